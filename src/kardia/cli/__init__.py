@@ -1,0 +1,7 @@
+"""The `kardia` command line: a thin layer over the library. Commands import heavy libraries lazily."""
+
+from kardia.cli.app import app
+from kardia.cli import data as _data  # noqa: F401  (registers commands)
+from kardia.cli import models as _models  # noqa: F401
+
+__all__ = ["app"]
