@@ -38,17 +38,22 @@ def generate(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from kardia.data.sources import load_examples
+    from kardia.data.sources import DataError, load_examples
     from kardia.generate import MODES, generate_to_file
     from kardia.models.base import GenerationConfig
+    from kardia.models.local import ModelLoadError
     from kardia.models.resolve import load_chat_model
 
     if mode not in MODES:
         err_console.print(f"[red]error:[/red] --mode must be one of {', '.join(MODES)}, not {mode!r}")
         raise typer.Exit(2)
-    examples = load_examples(data, limit)
     size = {"concurrency": batch_size} if base_url else ({} if backend == "vllm" else {"batch_size": batch_size})
-    chat_model = load_chat_model(model, base_url=base_url, api_key_env=api_key_env, backend=backend, **size)
+    try:
+        examples = load_examples(data, limit)
+        chat_model = load_chat_model(model, base_url=base_url, api_key_env=api_key_env, backend=backend, **size)
+    except (DataError, ModelLoadError, ImportError, ValueError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
     config = GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     try:

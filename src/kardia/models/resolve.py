@@ -75,7 +75,12 @@ def load_chat_model(
         return VLLMChatModel(source, **kwargs)
     from kardia.models.local import LocalChatModel
 
-    return LocalChatModel(source, **kwargs)
+    model = LocalChatModel(source, **kwargs)
+    if spec == DEFAULT_SPEC:
+        from kardia.models.embedded import EMBEDDED_NAME
+
+        model.name = EMBEDDED_NAME
+    return model
 
 
 def list_local_checkpoints(root: str | Path = "outputs") -> list[Path]:
