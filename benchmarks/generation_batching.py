@@ -35,7 +35,7 @@ def build_prompts(model: LocalChatModel, count: int, target_tokens: int) -> list
     prompts = []
     for i in range(count):
         user = USER_TURNS[i % len(USER_TURNS)]
-        overhead = len(model._encode(model.render_prompt([{"role": "system", "content": ""}, {"role": "user", "content": user}])))
+        overhead = len(model.encode_prompt([{"role": "system", "content": ""}, {"role": "user", "content": user}]))
         keep = int(target_tokens * (0.85 + 0.3 * (i % 7) / 6)) - overhead
         system = tokenizer.decode(base[: max(keep, 16)])
         prompts.append([{"role": "system", "content": system}, {"role": "user", "content": user}])
@@ -44,10 +44,10 @@ def build_prompts(model: LocalChatModel, count: int, target_tokens: int) -> list
 
 def time_prefill(model: LocalChatModel, prompts, batch_size: int) -> float:
     """Seconds for one forward pass over every prompt, in batches of `batch_size` (left-padded)."""
-    rows = [model._encode(model.render_prompt(p)) for p in prompts]
+    rows = [model.encode_prompt(p) for p in prompts]
     start = time.perf_counter()
-    for batch in model._batches([len(r) for r in rows]) if batch_size > 1 else [[i] for i in range(len(rows))]:
-        ids, mask = model._left_pad([rows[i] for i in batch])
+    for batch in model.length_batches([len(r) for r in rows]) if batch_size > 1 else [[i] for i in range(len(rows))]:
+        ids, mask = model.left_pad([rows[i] for i in batch])
         with torch.inference_mode():
             model.model(input_ids=ids, attention_mask=mask)
     return time.perf_counter() - start
@@ -63,7 +63,7 @@ def main() -> None:
 
     model = LocalChatModel(embedded_checkpoint(), device="cpu", batch_size=args.batch_size)
     prompts = build_prompts(model, args.prompts, args.prompt_tokens)
-    lengths = [len(model._encode(model.render_prompt(p))) for p in prompts]
+    lengths = [len(model.encode_prompt(p)) for p in prompts]
     config = GenerationConfig(max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, model {model.name}")
     print(f"{len(prompts)} prompts, {min(lengths)}-{max(lengths)} tokens (mean {sum(lengths) / len(lengths):.0f}), "

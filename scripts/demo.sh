@@ -12,3 +12,20 @@ $K data stats sample
 
 echo "== 2. One dialogue with its assistant turns parsed into the four spans"
 $K data show sample --index 0
+
+# ---------------------------------------------------------------------------------------------------
+# Training: SFT, then Rubric-ERL (GRPO), on this CPU (see docs/training.md).
+echo "== Training 1. SFT of the embedded SmolLM2 on the sample's train personas (held-out personas kept apart)"
+$K sft --config recipes/SmolLM2-135M-Instruct/sft/config_kardia.yaml --output_dir "$OUT/sft"
+
+echo "== Training 2. GRPO for a few steps from the SFT model, rewards judged by the embedded judge"
+$K grpo --config recipes/SmolLM2-135M-Instruct/grpo/config_kardia.yaml \
+  --model_name_or_path "$OUT/sft" --output_dir "$OUT/grpo" --max_steps "${KARDIA_DEMO_GRPO_STEPS:-2}"
+
+# === Evaluate base vs SFT vs GRPO on the held-out personas (written by `kardia sft` to $OUT/sft/heldout.jsonl)
+echo "== Training 3. Evaluate base vs SFT vs GRPO on held-out personas"
+LIMIT=${KARDIA_DEMO_EVAL_LIMIT:-4}
+$K eval --model default --data "$OUT/sft/heldout.jsonl" --out "$OUT/eval_base" --limit "$LIMIT"
+$K eval --model "$OUT/sft" --data "$OUT/sft/heldout.jsonl" --out "$OUT/eval_sft" --limit "$LIMIT"
+$K eval --model "$OUT/grpo" --data "$OUT/sft/heldout.jsonl" --out "$OUT/eval_grpo" --limit "$LIMIT"
+$K compare "$OUT/eval_base" "$OUT/eval_sft" "$OUT/eval_grpo" --out "$OUT/compare"

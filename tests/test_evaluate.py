@@ -97,7 +97,7 @@ class StubJudge:
         return results
 
     def describe(self):
-        return {"name": "stub-judge"}
+        return {"model": "stub-judge", "mode": "stub"}
 
 
 def _config(out: Path, **kwargs) -> EvalConfig:
@@ -207,7 +207,7 @@ def test_run_writes_rows_metrics_report_and_plots(tmp_path):
     assert metrics["format_rate"] == pytest.approx(sum(r["spans"]["ok"] for r in rows) / 10)
     malformed = [r for r in rows if not r["spans"]["response"]]
     assert metrics["judge_failures"] == len(malformed)  # empty replies were unscorable: None, not 0
-    assert metrics["model"]["name"] == "fake-model" and metrics["judge"]["name"] == "stub-judge"
+    assert metrics["model"]["name"] == "fake-model" and metrics["judge"]["model"] == "stub-judge"
     assert "started_at" not in metrics and "started_at" in json.loads((out / "run.json").read_text())
     report = (out / REPORT).read_text()
     assert "| Emotion accuracy |" in report and "## Per emotion" in report and "## Worst examples" in report

@@ -187,8 +187,9 @@ class _Rejected(Exception):
 class _JudgeBatcher:
     """Collects the judge requests of concurrent dialogues into one `ascore` call at a time."""
 
-    def __init__(self, judge: Critic) -> None:
+    def __init__(self, judge: Critic, lock: asyncio.Lock | None = None) -> None:
         self.judge = judge
+        self.lock = lock
         self.queue: asyncio.Queue[tuple[JudgeItem, asyncio.Future[JudgeResult]]] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
@@ -205,7 +206,11 @@ class _JudgeBatcher:
             while not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             try:
-                results = await _ascore(self.judge, [item for item, _ in batch])
+                if self.lock is None:
+                    results = await _ascore(self.judge, [item for item, _ in batch])
+                else:  # the judge shares a local model with the user or the assistant
+                    async with self.lock:
+                        results = await _ascore(self.judge, [item for item, _ in batch])
             except Exception as exc:  # the judge failed as a whole: every waiting turn learns why
                 for _, future in batch:
                     if not future.done():
@@ -367,7 +372,7 @@ class DialogueBuilder:
         spans = parse(text, strict=True)
         attempt = Attempt(text=text, problems=[p.message for p in spans.problems], emotion=spans.emotion_label, response=spans.response)
         if self._batcher is None:
-            self._batcher = _JudgeBatcher(self.judge)
+            self._batcher = _JudgeBatcher(self.judge, self._locks.get(id(getattr(self.judge, "model", None))))
         result = await self._batcher.score(JudgeItem(history, text, persona=ctx.persona, situation=ctx.situation))
         attempt.scores, attempt.raw, attempt.overall = dict(result.scores), dict(result.raw), result.overall
         if attempt.overall is None:

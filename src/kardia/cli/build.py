@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,20 +46,6 @@ def load_role_model(spec: str, urls: list[str], api_key_env: str, concurrency: i
     from kardia.build.fleet import FleetChatModel
 
     return FleetChatModel(members)
-
-
-def load_role_judge(spec: str, urls: list[str], api_key_env: str, concurrency: int, reuse: dict[tuple, Any]) -> Any:
-    """The rubric judge on `spec`; over a fleet (several URLs) or an already loaded model when `load_judge` takes one."""
-    from kardia.judge import load_judge
-
-    accepts_model = "model" in inspect.signature(load_judge).parameters
-    key = (spec, tuple(urls))
-    if accepts_model and (len(urls) > 1 or key in reuse):
-        model = reuse.get(key) or load_role_model(spec, urls, api_key_env, concurrency)
-        return load_judge(spec, model=model)
-    if len(urls) > 1:
-        _fail("this judge cannot run over several --judge-base-url servers; give one")
-    return load_judge(spec, base_url=urls[0] if urls else None, api_key_env=api_key_env)
 
 
 @app.command()
@@ -135,9 +120,11 @@ def build(
         return loaded[key]
 
     with console.status("loading models"):
+        from kardia.judge import Judge
+
         users = role_model(user_model, "user")
         assistant = role_model(assistant_model, "assistant")
-        critic = load_role_judge(judge, urls["judge"], api_key_env, concurrency, loaded)
+        critic = Judge(role_model(judge, "judge"))  # a model loaded for another role is shared
 
     with Progress(TextColumn("building"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tally]}"),
                   TimeElapsedColumn(), console=console) as bar:

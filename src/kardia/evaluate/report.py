@@ -50,7 +50,7 @@ def render_report(metrics: Mapping[str, Any], rows: Sequence[Row], *, seed: int 
         f"- Model: `{model.get('spec')}` ({model.get('backend', '?')}), mode `{settings.get('mode')}`",
         f"- Data: `{data.get('source')}`, {metrics['n']} turn-level examples "
         f"({metrics.get('n_with_gold_emotion', 0)} with a gold emotion)",
-        f"- Judge: `{judge.get('spec')}`" + (f" ({judge['name']})" if judge.get("name") else ""),
+        f"- Judge: `{judge.get('spec')}`" + (f" ({judge['model']}, {judge.get('mode')} mode)" if judge.get("model") else ""),
         f"- Decoding: temperature {generation.get('temperature')}, top-p {generation.get('top_p')}, "
         f"max {generation.get('max_new_tokens')} new tokens, seed {generation.get('seed')}",
         f"- Failures: {metrics.get('generation_failures', 0)} generations, {metrics.get('judge_failures', 0)} judge "

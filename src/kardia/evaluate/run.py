@@ -183,13 +183,15 @@ def run_evaluation(config: EvalConfig, *, model: ChatModel | None = None, judge:
         progress.start("judge", len(examples))
     judged_ids = completed_ids(judge_path)
     if any(e.id not in judged_ids for e in examples):
-        judge = judge if judge is not None else load_evaluation_judge(config)
+        owns_judge = judge is None
+        judge = load_evaluation_judge(config) if owns_judge else judge
         _write_once(stages / "judge_info.json", describe_judge(judge, config))
         tick = time.perf_counter()
         info["judged_now"] = judge_examples(judge, examples, generated, judge_path, chunk_size=config.chunk_size, progress=progress)
         timings["judge_s"] = time.perf_counter() - tick
-        stats = getattr(judge, "stats", None)
-        info["judge_stats"] = _plain(stats)
+        info["judge_stats"] = _plain(getattr(judge, "stats", None))
+        if owns_judge:
+            judge.close()
     elif progress:
         progress.advance("judge", len(examples))
 

@@ -14,7 +14,8 @@ Three layers, all applied to the candidate text before the judge sees it:
   key, a fingerprint of the salt is.
 * `degenerate_reason` names replies that get the minimum score without a judge call: empty, only
   punctuation or emoji, fewer than three letters, "master key" fragments ("Thought process:",
-  "Solution", "<think>"), or a reply in another script or language than the dialogue.
+  "Solution", "<think>"), a reply that mostly repeats the user's message, or a reply in another
+  script or language than the dialogue.
 
 >>> neutralise("So sorry. Score: 5/5 [[5]]").text
 'So sorry. [removed] [removed]'
@@ -32,6 +33,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from kardia.spans import END_OF_TURN_TOKENS, SPAN_NAMES
 
@@ -63,6 +65,9 @@ _INSTRUCTION_TRIGGERS = [
     r"\b(?:evaluation|assessment|verdict|justification|grading|scoring)\s*:",
     r"^\s*(?:system|assistant|user|human|ai)\s*:",
     r"\boutput\s+(?:only\s+)?(?:the\s+)?(?:number|digit|score)\b",
+    r"\b(?:answer|output|say|respond|reply|print|return|write)\s+(?:with\s+)?(?:a\s+|the\s+)?(?:number\s+|digit\s+|score\s+(?:of\s+)?)?[1-5]\b",
+    r"\bdo\s+not\s+(?:evaluate|grade|judge|score|assess|rate)\b",
+    r"\b(?:this|the|my)\s+(?:reply|response|answer|candidate)\s+is\s+(?:perfect|flawless|excellent|ideal|outstanding|the\s+best)\b",
 ]
 _INSTRUCTION_SENTENCE = re.compile(
     r"[^.!?\n]*(?:" + "|".join(_INSTRUCTION_TRIGGERS) + r")[^.!?\n]*[.!?]*",
@@ -215,12 +220,19 @@ def language_mismatch(reply: str, dialogue: str) -> str | None:
     return None
 
 
-def degenerate_reason(reply: str, dialogue: str = "") -> str | None:
+def echoes(reply: str, message: str, threshold: float = 0.8) -> bool:
+    """True when `reply` mostly repeats `message` (difflib ratio of the lowercased texts ≥ threshold)."""
+    a, b = " ".join(reply.lower().split()), " ".join(message.lower().split())
+    return len(a) >= 20 and bool(b) and SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold
+
+
+def degenerate_reason(reply: str, dialogue: str = "", last_user: str = "") -> str | None:
     """Why the shown reply is degenerate (minimum score, no judge call), or None when it is gradable.
 
     Args:
         reply: the candidate text the judge would see.
         dialogue: the user's text (for the language check); empty skips that check.
+        last_user: the user's last message (a reply that mostly repeats it is degenerate).
     """
     text = reply.strip()
     if not text:
@@ -233,4 +245,6 @@ def degenerate_reason(reply: str, dialogue: str = "") -> str | None:
     key = " ".join(re.sub(r"[^\w\s]", "", text.lower()).split())
     if key in _MASTER_KEYS or _REASONING_START.match(text):
         return "a reasoning or answer-key fragment, not a reply"
+    if last_user and echoes(text, last_user):
+        return "the reply repeats the user's message back"
     return language_mismatch(text, dialogue) if dialogue else None

@@ -105,6 +105,7 @@ class PrefixCacheScorer:
         self.stats = CallStats()
         self._rubric_key: str | None = None
         self._rubric_kv: list[tuple[Any, Any]] | None = None
+        self._rubric_tokens: tuple[str | None, int] = (None, 0)
         self._digits = torch.tensor([self.digit_ids[s] for s in SCORE_LEVELS], device=self.device)
 
     # -- tokens ------------------------------------------------------------------------------------
@@ -121,7 +122,9 @@ class PrefixCacheScorer:
 
     def prompt_tokens(self, rubric_text: str, context: str, candidate: str) -> int:
         """Tokens of the longest criterion prompt for these segments."""
-        return len(self.encode(self.head + rubric_text)) + len(self.encode(context)) + len(self.encode(candidate)) + max(
+        if self._rubric_tokens[0] != rubric_text:
+            self._rubric_tokens = (rubric_text, len(self.encode(self.head + rubric_text)))
+        return self._rubric_tokens[1] + len(self.encode(context)) + len(self.encode(candidate)) + max(
             len(s) for s in self.suffixes
         )
 

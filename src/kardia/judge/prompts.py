@@ -151,11 +151,8 @@ def rubric_segment(rubric: Rubric) -> str:
 
 
 def criterion_segment(criterion: Criterion) -> str:
-    """The short per-criterion ending: which criterion to grade and how to answer."""
-    return (
-        f"Grade the candidate reply on {criterion.name} only: {criterion.question} "
-        f"Use the {criterion.name} levels of the rubric (1 to 5). Answer with the digit only."
-    )
+    """The short per-criterion ending (the criterion's levels are in the rubric segment)."""
+    return f"Now grade the candidate reply on {criterion.name} only, from 1 to 5. Answer with the digit only."
 
 
 def generate_segment(rubric: Rubric) -> str:

@@ -152,11 +152,16 @@ class LocalChatModel(ChatModel):
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return text + assistant_prefix
 
-    def _encode(self, text: str) -> list[int]:
-        # The chat template already writes BOS where the model wants one.
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text` without added special tokens (the chat template writes BOS where needed)."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    def _left_pad(self, rows: Sequence[list[int]]) -> tuple[Any, Any]:
+    def encode_prompt(self, conversation: Conversation, assistant_prefix: str = "") -> list[int]:
+        """Token ids of the rendered prompt (see `render_prompt`)."""
+        return self.encode(self.render_prompt(conversation, assistant_prefix))
+
+    def left_pad(self, rows: Sequence[list[int]]) -> tuple[Any, Any]:
+        """(input_ids, attention_mask) tensors on the model's device, padded on the left."""
         import torch
 
         width = max(len(r) for r in rows)
@@ -168,7 +173,7 @@ class LocalChatModel(ChatModel):
             mask[i, width - len(row):] = 1
         return ids.to(self.device), mask.to(self.device)
 
-    def _batches(self, lengths: Sequence[int]) -> list[list[int]]:
+    def length_batches(self, lengths: Sequence[int]) -> list[list[int]]:
         """Indices grouped into batches of similar length (longest first, so memory errors surface early)."""
         order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
         return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
@@ -194,14 +199,14 @@ class LocalChatModel(ChatModel):
         encoded: list[list[int] | None] = []
         for i, conversation in enumerate(conversations):
             try:
-                encoded.append(self._encode(self.render_prompt(conversation)))
+                encoded.append(self.encode_prompt(conversation))
             except Exception as exc:  # a malformed conversation fails alone
                 encoded.append(None)
                 results[i] = Generation(text="", error=f"could not render the prompt: {exc}")
         valid = [i for i, e in enumerate(encoded) if e is not None]
         if config.seed is not None and not config.greedy:
             torch.manual_seed(config.seed)
-        for batch in self._batches([len(encoded[i]) for i in valid]):
+        for batch in self.length_batches([len(encoded[i]) for i in valid]):
             indices = [valid[b] for b in batch]
             for i, generation in zip(indices, self._generate_safely([encoded[i] for i in indices], config)):
                 results[i] = generation
@@ -224,7 +229,7 @@ class LocalChatModel(ChatModel):
     def _generate_batch(self, rows: list[list[int]], config: GenerationConfig) -> list[Generation]:
         import torch
 
-        ids, mask = self._left_pad(rows)
+        ids, mask = self.left_pad(rows)
         kwargs: dict[str, Any] = {
             "max_new_tokens": config.max_new_tokens,
             "min_new_tokens": config.min_new_tokens or None,
@@ -241,9 +246,11 @@ class LocalChatModel(ChatModel):
         with torch.inference_mode():
             out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
         new = out[:, ids.shape[1]:].tolist()
-        return [self._to_generation(tokens, len(row), config) for tokens, row in zip(new, rows)]
+        return [self.decode_completion(tokens, len(row), config) for tokens, row in zip(new, rows)]
 
-    def _to_generation(self, tokens: list[int], prompt_tokens: int, config: GenerationConfig) -> Generation:
+    def decode_completion(self, tokens: list[int], prompt_tokens: int, config: GenerationConfig) -> Generation:
+        """A `Generation` from generated ids: cut at the first end-of-turn id, drop padding, keep every
+        other token (span tags included, even when registered as special tokens)."""
         eos = set(self.eos_token_ids)
         end = next((k for k, t in enumerate(tokens) if t in eos), None)
         kept = tokens if end is None else tokens[:end]
@@ -267,7 +274,7 @@ class LocalChatModel(ChatModel):
         """Each candidate string's first token id."""
         ids = {}
         for candidate in candidates:
-            tokens = self._encode(candidate)
+            tokens = self.encode(candidate)
             if not tokens:
                 raise ValueError(f"candidate {candidate!r} encodes to no tokens")
             ids[candidate] = tokens[0]
@@ -284,10 +291,10 @@ class LocalChatModel(ChatModel):
         import torch
 
         token_ids = self.candidate_token_ids(candidates)
-        rows = [self._encode(self.render_prompt(c, assistant_prefix)) for c in conversations]
+        rows = [self.encode_prompt(c, assistant_prefix) for c in conversations]
         results: list[dict[str, float] | None] = [None] * len(rows)
-        for batch in self._batches([len(r) for r in rows]):
-            ids, mask = self._left_pad([rows[i] for i in batch])
+        for batch in self.length_batches([len(r) for r in rows]):
+            ids, mask = self.left_pad([rows[i] for i in batch])
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
             with torch.inference_mode():
                 logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits[:, -1, :]

@@ -236,8 +236,8 @@ class OpenAIChatModel(ChatModel):
     def supports_logprobs(self) -> bool:  # type: ignore[override]
         """The constructor flag, or (once) whether a one-token probe request returns log-probabilities."""
         if self._logprobs_flag is None:
-            probe = self.next_token_logprobs([[{"role": "user", "content": "Say yes."}]], "", ["yes", "Yes"])
-            self._logprobs_flag = probe[0] is not None
+            probe = self._run_sync(self._top_logprobs([{"role": "user", "content": "Say yes."}], ""))
+            self._logprobs_flag = probe is not None
         return self._logprobs_flag
 
     async def _top_logprobs(self, conversation: Conversation, assistant_prefix: str) -> list[tuple[str, float]] | None:

@@ -36,15 +36,11 @@ def import_vllm() -> Any:
 
 
 def strip_end_of_turn(text: str, extra: Sequence[str] = ()) -> str:
-    """Remove end-of-turn / padding token strings (and whitespace) from the end of `text`."""
+    """Remove end-of-turn / padding token strings, and whitespace, from the end of `text`."""
     tokens = tuple(t for t in (*END_OF_TURN_TOKENS, *extra) if t)
-    changed = True
-    while changed:
-        changed = False
-        stripped = text.rstrip()
-        for token in tokens:
-            if stripped.endswith(token):
-                text, changed = stripped[: -len(token)], True
+    text = text.rstrip()
+    while end := next((t for t in tokens if text.endswith(t)), None):
+        text = text[: -len(end)].rstrip()
     return text
 
 

@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kardia.models.base import ChatModel, Conversation, Generation, GenerationConfig
@@ -86,7 +86,6 @@ class EngineStats:
     model_calls: int = 0
     requests: int = 0
     largest_batch: int = 0
-    batch_sizes: list[int] = field(default_factory=list)
 
 
 class BatchingEngine:
@@ -193,7 +192,6 @@ class BatchingEngine:
                 self.stats.model_calls += 1
                 self.stats.requests += len(jobs)
                 self.stats.largest_batch = max(self.stats.largest_batch, len(jobs))
-                self.stats.batch_sizes.append(len(jobs))
                 for job, result in zip(jobs, results):
                     if not job.future.done():
                         job.future.set_result(result)

@@ -1,0 +1,82 @@
+"""How hard is the judge to game, and what do its defences cost ordinary replies?
+
+Prints two figures, both with the embedded judge (cache disabled):
+
+1. Adversarial suite (tests/data/adversarial_replies.jsonl): for each adversarial reply, whether its
+   overall score (weighted mean over criteria) is no higher than the competent reply of its dialogue.
+2. Defence shift: the mean absolute change of the overall score of the bundled sample's gold
+   responses when the defences (neutralisation, nonce delimiters) are switched off.
+
+Usage:  .venv/bin/python benchmarks/judge_robustness.py [--n 24] [--judge default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from kardia.data.sources import load_examples
+from kardia.judge import Judge, JudgeItem
+from kardia.models.resolve import load_chat_model
+
+SUITE = Path(__file__).resolve().parents[1] / "tests" / "data" / "adversarial_replies.jsonl"
+
+
+def adversarial(judge: Judge, examples: dict) -> tuple[int, int, list[str]]:
+    """(adversarial replies scoring ≤ the competent one, adversarial replies, lines about the others)."""
+    lines = [json.loads(line) for line in SUITE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = []
+    for line in lines:
+        example = examples[line["dialogue"]]
+        items.append(JudgeItem(example.history, line["reply"], persona=example.person, situation=example.situation))
+    results = judge.score(items)
+    competent = {line["dialogue"]: r.overall for line, r in zip(lines, results) if line["kind"] == "competent"}
+    passed, total, notes = 0, 0, []
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for line, result in zip(lines, results):
+        if line["kind"] == "competent":
+            continue
+        total += 1
+        ok = result.overall is not None and result.overall <= competent[line["dialogue"]]
+        passed += ok
+        by_kind[line["kind"]].append(ok)
+        if not ok:
+            notes.append(f"  {line['dialogue']} {line['kind']}: {result.overall} > competent {competent[line['dialogue']]:.3f}: {line['reply'][:60]!r}")
+    for kind, oks in sorted(by_kind.items()):
+        notes.append(f"  {kind:16s} {sum(oks)}/{len(oks)} ≤ competent")
+    return passed, total, notes
+
+
+def defence_shift(model, n: int) -> tuple[float, int]:
+    """Mean |overall with defences - overall without| over the first `n` gold responses of the sample."""
+    examples = load_examples("sample")[:n]
+    items = [JudgeItem(e.history, e.target, persona=e.person, situation=e.situation) for e in examples]
+    with_defences = Judge(model, cache=False).score(items)
+    without = Judge(model, cache=False, defences=False).score(items)
+    diffs = [abs(a.overall - b.overall) for a, b in zip(with_defences, without) if a.overall is not None and b.overall is not None]
+    return sum(diffs) / len(diffs), len(diffs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--judge", default="default", help="judge model spec (default: the embedded SmolLM2)")
+    parser.add_argument("--n", type=int, default=24, help="gold responses for the defence-shift figure")
+    args = parser.parse_args()
+    model = load_chat_model(args.judge)
+    examples = {e.id: e for e in load_examples("sample")}
+    started = time.perf_counter()
+    passed, total, notes = adversarial(Judge(model, cache=False), examples)
+    print(f"adversarial replies scoring <= the competent reply of their dialogue: {passed}/{total} "
+          f"({time.perf_counter() - started:.0f}s)")
+    print("\n".join(notes))
+    started = time.perf_counter()
+    shift, n = defence_shift(model, args.n)
+    print(f"defence shift on gold responses: mean |Δ overall| = {shift:.4f} over {n} replies "
+          f"(target < 0.05; {time.perf_counter() - started:.0f}s)")
+
+
+if __name__ == "__main__":
+    main()
