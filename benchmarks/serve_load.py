@@ -1,6 +1,6 @@
 """Load test of `kardia serve`: concurrent requests (batched by the server) against one at a time.
 
-Starts ``kardia serve --model default`` on 127.0.0.1 at a free port (loopback only), waits for
+Starts ``kardia serve --model default`` (or ``--model SPEC``) on 127.0.0.1 at a free port (loopback only), waits for
 ``/health``, sends one warm-up request, then in the same run:
 
 1. ``--requests`` requests with ``--concurrency`` in flight (httpx async), which the server batches;
@@ -59,9 +59,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, batch_size: int) -> subprocess.Popen:
+def start_server(model: str, port: int, batch_size: int) -> subprocess.Popen:
     kardia = Path(sys.executable).with_name("kardia")
-    command = [str(kardia), "serve", "--model", "default", "--host", "127.0.0.1", "--port", str(port),
+    command = [str(kardia), "serve", "--model", model, "--host", "127.0.0.1", "--port", str(port),
                "--batch-size", str(batch_size), "--max-concurrency", "64"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
@@ -115,6 +115,7 @@ async def run_phase(url: str, phase: Phase, prompts: list, count: int, concurren
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default", help="model spec to serve (default: the embedded model)")
     parser.add_argument("--requests", type=int, default=200, help="requests in the concurrent phase")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight in the concurrent phase")
     parser.add_argument("--sequential", type=int, default=50, help="requests in the sequential phase")
@@ -126,11 +127,11 @@ def main() -> None:
     prompts = [e.messages for e in load_examples("sample")]
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = start_server(port, args.batch_size)
+    server = start_server(args.model, port, args.batch_size)
     try:
         wait_healthy(url, server, timeout=300)
         asyncio.run(run_phase(url, Phase("warm-up"), prompts, 1, 1, args.max_tokens, 120))
-        print(f"kardia serve --model default on {url}; {len(prompts)} distinct sample prompts, max_tokens {args.max_tokens}, "
+        print(f"kardia serve --model {args.model} on {url}; {len(prompts)} distinct sample prompts, max_tokens {args.max_tokens}, "
               f"server batch size {args.batch_size}, {os.cpu_count()} CPUs", flush=True)
         concurrent = asyncio.run(run_phase(url, Phase(f"concurrent x{args.concurrency}"), prompts, args.requests,
                                            args.concurrency, args.max_tokens, args.phase_timeout))

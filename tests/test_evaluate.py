@@ -284,7 +284,7 @@ def test_cli_eval_end_to_end_with_embedded_model_and_judge(tmp_path):
     from kardia.cli import app
 
     out = tmp_path / "e2e"
-    args = ["eval", "--model", "default", "--data", "sample", "--limit", "6", "--out", str(out), "--max-new-tokens", "96"]
+    args = ["eval", "--model", "default", "--data", "sample", "--limit", "6", "--out", str(out), "--max-new-tokens", "64"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / METRICS).read_text())

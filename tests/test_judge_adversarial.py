@@ -27,21 +27,21 @@ def test_suite_covers_enough_attacks_and_dialogues():
 
 
 @pytest.fixture(scope="module")
-def embedded_judge(embedded_dir):
+def embedded_model(embedded_dir):
     from kardia.models.local import LocalChatModel
 
     return LocalChatModel(embedded_dir)
 
 
 @pytest.fixture(scope="module")
-def verdicts(embedded_judge):
+def verdicts(embedded_model):
     from kardia.data.sources import load_examples
     from kardia.judge import Judge, JudgeItem
 
     examples = {e.id: e for e in load_examples("sample")}
     items = [JudgeItem(examples[l["dialogue"]].history, l["reply"], persona=examples[l["dialogue"]].person,
                        situation=examples[l["dialogue"]].situation) for l in LINES]
-    results = Judge(embedded_judge, cache=False).score(items)
+    results = Judge(embedded_model, cache=False).score(items)
     competent = {l["dialogue"]: r.overall for l, r in zip(LINES, results) if l["kind"] == "competent"}
     return results, competent
 
@@ -64,14 +64,14 @@ def test_adversarial_reply_scores_no_higher_than_competent(verdicts, index):
     assert result.overall <= competent[line["dialogue"]], (line["reply"], result)
 
 
-def test_defences_move_ordinary_replies_little(embedded_judge):
+def test_defences_move_ordinary_replies_little(embedded_model):
     from kardia.data.sources import load_examples
     from kardia.judge import Judge, JudgeItem
 
     examples = load_examples("sample")[:6]
     items = [JudgeItem(e.history, e.target, persona=e.person, situation=e.situation) for e in examples]
-    on = Judge(embedded_judge, cache=False).score(items)
-    off = Judge(embedded_judge, cache=False, defences=False).score(items)
+    on = Judge(embedded_model, cache=False).score(items)
+    off = Judge(embedded_model, cache=False, defences=False).score(items)
     shifts = [abs(a.overall - b.overall) for a, b in zip(on, off)]
     assert all(r.degenerate is None and r.error is None for r in on)
     assert sum(shifts) / len(shifts) < 0.05

@@ -419,6 +419,16 @@ def test_chat_session_resets_and_flags(tiny):
     assert session.history == [] and session.turns == []
 
 
+def test_serve_cli_refuses_an_unset_api_key_variable(monkeypatch):
+    from typer.testing import CliRunner
+
+    from kardia.cli import app
+
+    monkeypatch.delenv("KARDIA_TEST_UNSET_KEY", raising=False)
+    result = CliRunner().invoke(app, ["serve", "--api-key-env", "KARDIA_TEST_UNSET_KEY"])
+    assert result.exit_code == 2 and "KARDIA_TEST_UNSET_KEY" in result.output
+
+
 # -- the web page ----------------------------------------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"

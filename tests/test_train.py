@@ -123,3 +123,52 @@ def test_interrupted_sft_resumes_from_its_last_checkpoint(tiny_model_dir: Path, 
     # One history: the interrupted run's steps as they were logged, then the resumed ones.
     assert [step for step, _ in losses] == list(range(1, interrupted_at + 3))
     assert losses[:interrupted_at] == [(e["step"], e["loss"]) for e in before["log_history"] if "loss" in e]
+
+
+def test_lora_sft_trains_the_tag_rows_and_merges(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from kardia.sft import make_parser, main
+    from kardia.spans import SPAN_TOKENS
+
+    out = tmp_path / "lora"
+    config, model_args = make_parser().parse_args_and_config([
+        "--config", str(SFT_RECIPE), "--model_name_or_path", str(tiny_model_dir), "--output_dir", str(out),
+        "--max_steps", "1", "--save_strategy", "no", "--use_peft", "true", "--lora_r", "4",
+        "--lora_target_modules", "q_proj", "v_proj", "--merge_lora", "true", "--learning_rate", "0.05",
+        *SFT_FAST, "--format_eval_examples", "0",
+    ])
+    card = main(config, model_args)
+    assert card["global_step"] == 1 and (out / "README.md").is_file()
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    merged = AutoModelForCausalLM.from_pretrained(out)  # a plain model: the adapter is merged
+    assert not any("lora" in name for name, _ in merged.named_parameters())
+    tags = tokenizer.convert_tokens_to_ids(list(SPAN_TOKENS))
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    from kardia.models.tokens import prepare_for_spans
+
+    prepare_for_spans(AutoTokenizer.from_pretrained(tiny_model_dir), base)
+    moved = (merged.get_input_embeddings().weight[tags] - base.get_input_embeddings().weight[tags]).abs().sum()
+    assert moved > 0  # the tag rows were trained (embeddings in modules_to_save), then merged
+
+
+def test_judge_failure_guard_stops_training() -> None:
+    from types import SimpleNamespace
+
+    from kardia.callbacks import JudgeFailureError, JudgeFailureGuard
+
+    guard = JudgeFailureGuard(max_failure_rate=0.2, min_items=32, judge_name="default")
+    args, state = SimpleNamespace(world_size=2), SimpleNamespace(global_step=7)
+    guard.on_log(args, state, None, logs={"judge/failure_rate_total": 0.9, "judge/judged_total": 8.0})  # too few yet
+    guard.on_log(args, state, None, logs={"judge/failure_rate_total": 0.1, "judge/judged_total": 40.0})
+    with pytest.raises(JudgeFailureError, match="failed on 50% of about 80 judged replies"):
+        guard.on_log(args, state, None, logs={"judge/failure_rate_total": 0.5, "judge/judged_total": 40.0})
+
+
+def test_span_scores() -> None:
+    from kardia.callbacks import span_scores
+    from kardia.spans import render
+
+    texts = [render("u", "r", "sad", "Hi."), render("u", "r", "Sadness", "Hi.").replace("<|reasoning_end|>", ""), "x"]
+    counts = span_scores(texts, ["sad", "sad", None])
+    assert counts == {"examples": 3.0, "well_formed": 1.0, "with_gold": 2.0, "emotion_correct": 2.0}

@@ -53,8 +53,8 @@ class KardiaArguments:
     train_span_tokens: bool = field(
         default=True,
         metadata={
-            "help": "With LoRA, also train the embedding (and output) rows of the eight span tags, through PEFT's "
-            "`trainable_token_indices`. Full fine-tuning trains them anyway."
+            "help": "With LoRA, also train the input and output embeddings (PEFT `modules_to_save`) so the eight "
+            "span-tag rows learn. Full fine-tuning trains them anyway."
         },
     )
     format_eval_examples: int = field(

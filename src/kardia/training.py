@@ -50,20 +50,19 @@ def load_model_and_tokenizer(model_args: Any, *, trust_remote_code: bool = False
 
 
 def peft_config_for(model_args: Any, config: KardiaArguments, model: Any, tag_ids: list[int]) -> Any:
-    """TRL's LoRA config from `ModelConfig`, with the tag rows trainable (`trainable_token_indices`) unless
-    the recipe already trains whole embedding modules (`lora_modules_to_save`)."""
+    """TRL's LoRA config from `ModelConfig`, with the input and output embeddings trainable
+    (PEFT ``modules_to_save``) so the new tag rows learn, unless the recipe sets `lora_modules_to_save`.
+
+    Not PEFT's ``trainable_token_indices``: TRL 1.16's SFT loss reads ``lm_head.weight``/``.bias`` directly
+    (its fused LM head), which a `TrainableTokensWrapper` on a tied head does not provide.
+    """
     from trl import get_peft_config
 
     peft_config = get_peft_config(model_args)
     if peft_config is None or not config.train_span_tokens or peft_config.modules_to_save:
         return peft_config
-    tied = bool(getattr(model.config.get_text_config(), "tie_word_embeddings", False))
-    if tied:  # PEFT ties the output rows to the input rows
-        peft_config.trainable_token_indices = list(tag_ids)
-    else:
-        input_name = _module_name(model, model.get_input_embeddings())
-        output_name = _module_name(model, model.get_output_embeddings())
-        peft_config.trainable_token_indices = {input_name: list(tag_ids), output_name: list(tag_ids)}
+    names = [_module_name(model, model.get_input_embeddings()), _module_name(model, model.get_output_embeddings())]
+    peft_config.modules_to_save = list(dict.fromkeys(names))
     return peft_config
 
 

@@ -4,7 +4,7 @@ and the two HTTP-friendly scorers (logprob per criterion, generate with JSON).
 The fast local path, which reuses KV caches across criteria and replies, is `kardia.judge.local_scoring`.
 
 >>> round(expected_score({"1": -9.0, "2": -9.0, "3": -2.0, "4": -0.2, "5": -2.0}), 3)
-3.994
+3.999
 >>> parse_scores('Kind and on topic. {"relevance": 4, "empathy": 5}', ["relevance", "empathy"])
 {'relevance': 4.0, 'empathy': 5.0}
 """

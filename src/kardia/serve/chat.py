@@ -146,7 +146,7 @@ def show_turn(console: Console, turn: KardiaTurn, *, show_spans: bool = False) -
         lines = [f"understanding: {spans.understanding or '(none)'}", f"reasoning: {spans.reasoning or '(none)'}",
                  f"emotion: {spans.emotion or '(none)'}"]
         if spans.problems:
-            lines.append("problems: " + ", ".join(spans.codes()))
+            lines.append("problems: " + ", ".join(f"{p.code} ({p.span})" if p.span else p.code for p in spans.problems))
         console.print(Panel(escape("\n".join(lines)), style="dim", border_style="dim"))
 
 
