@@ -191,6 +191,18 @@ def test_paired_pvalue_extremes():
     assert paired_bootstrap_pvalue([float("nan")], [1.0], settings) is None
 
 
+def test_judge_sees_earlier_assistant_turns_as_their_response():
+    from kardia.data.sources import load_examples
+    from kardia.evaluate.run import judge_item
+
+    example = next(e for e in load_examples("sample") if e.turn == 1)
+    generated = {"messages": example.messages, "spans": {"response": "I hear you."}}
+    item = judge_item(example, generated)
+    assert [m["role"] for m in item.messages] == ["user", "assistant", "user"]
+    assert "<|" not in item.messages[1]["content"] and item.messages[1]["content"]
+    assert item.reply == "I hear you." and item.persona == example.person
+
+
 # -- runs with fakes ----------------------------------------------------------------------------------
 
 def test_run_writes_rows_metrics_report_and_plots(tmp_path):

@@ -135,7 +135,7 @@ def test_lora_sft_trains_the_tag_rows_and_merges(tiny_model_dir: Path, tmp_path:
     config, model_args = make_parser().parse_args_and_config([
         "--config", str(SFT_RECIPE), "--model_name_or_path", str(tiny_model_dir), "--output_dir", str(out),
         "--max_steps", "1", "--save_strategy", "no", "--use_peft", "true", "--lora_r", "4",
-        "--lora_target_modules", "q_proj", "v_proj", "--merge_lora", "true", "--learning_rate", "0.05",
+        "--lora_target_modules", "q_proj", "v_proj", "--merge_lora", "true", "--learning_rate", "0.05", "--warmup_steps", "0",
         *SFT_FAST, "--format_eval_examples", "0",
     ])
     card = main(config, model_args)

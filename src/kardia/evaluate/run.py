@@ -235,10 +235,18 @@ def describe_judge(judge: Any, config: EvalConfig) -> dict[str, Any]:
 # -- judging ----------------------------------------------------------------------------------------------
 
 def judge_item(example: Example, generated: dict[str, Any]) -> Any:
-    """The `JudgeItem` for one generated answer: the response span in the dialogue (system message dropped)."""
-    from kardia.judge.items import JudgeItem
+    """The `JudgeItem` for one generated answer: the response span in the dialogue.
 
-    history = [m for m in generated["messages"] if m.get("role") != "system"]
+    The system message is dropped and earlier assistant turns are shown as their response span only
+    (the four-span history of KardiaBench-format data), so the judge reads a plain conversation.
+    """
+    from kardia.judge.items import JudgeItem
+    from kardia.spans import parse
+
+    history = [
+        {"role": m["role"], "content": (parse(m["content"]).response or m["content"]) if m["role"] == "assistant" else m["content"]}
+        for m in generated["messages"] if m.get("role") != "system"
+    ]
     reply = (generated.get("spans") or {}).get("response") or ""
     return JudgeItem(history, reply, persona=example.person, situation=example.situation)
 
