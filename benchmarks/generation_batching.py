@@ -80,8 +80,9 @@ def main() -> None:
         new_tokens = sum(g.completion_tokens for g in generations)
         assert new_tokens == args.new_tokens * len(prompts), f"expected exactly {args.new_tokens} tokens each"
         figures[label] = total
+        steps = args.new_tokens * -(-len(prompts) // batch_size)  # decoding steps over all batches
         print(f"{label:>14}: {total:7.1f} s  {new_tokens / total:7.1f} new tokens/s  "
-              f"(prefill {prefill:5.1f} s, decode {total - prefill:6.1f} s = {(total - prefill) / args.new_tokens * 1000:6.0f} ms/step)")
+              f"(prefill {prefill:5.1f} s, decode {total - prefill:6.1f} s = {(total - prefill) / steps * 1000:5.0f} ms/step)")
     one, batched = figures.values()
     print(f"speed-up of batching: {one / batched:.2f}x")
 

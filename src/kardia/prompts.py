@@ -58,10 +58,27 @@ def turn_messages(
     mode: str = "kardia",
 ) -> list[Message]:
     """System message plus the dialogue so far (which ends with the user's turn)."""
-    make = system_prompt if mode == "kardia" else plain_prompt
     if mode not in ("kardia", "plain"):
         raise ValueError(f"mode must be 'kardia' or 'plain', not {mode!r}")
-    return [{"role": "system", "content": make(profile, situation)}, *({"role": m["role"], "content": m["content"]} for m in history)]
+    make = system_prompt if mode == "kardia" else plain_prompt
+    turns = [{"role": m["role"], "content": m["content"]} for m in history]
+    if mode == "plain":  # earlier assistant turns in the format the model is asked for, not as spans
+        turns = [{"role": m["role"], "content": plain_turn(m["content"])} if m["role"] == "assistant" else m for m in turns]
+    return [{"role": "system", "content": make(profile, situation)}, *turns]
+
+
+def plain_turn(content: str) -> str:
+    """A four-span assistant turn rewritten in the plain two-line format (other text is kept as is).
+
+    >>> plain_turn("<|emotion_begin|>sad<|emotion_end|><|response_begin|>I'm here.<|response_end|>").splitlines()
+    ['Emotion: sad', "Reply: I'm here."]
+    """
+    from kardia.spans import parse
+
+    spans = parse(content)
+    if spans.response is None:
+        return content
+    return f"Emotion: {spans.emotion}\nReply: {spans.response}" if spans.emotion else f"Reply: {spans.response}"
 
 
 def fold_system(messages: Sequence[Message]) -> list[Message]:
