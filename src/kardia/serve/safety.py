@@ -26,6 +26,8 @@ How a message is assessed
    * it overlaps an entry of the idiom allow-list :data:`IDIOMS` ("this deadline is killing me",
      "I could kill for a coffee", "he beat me at chess"),
    * it overlaps a "discussion at a distance" span (:data:`DISTANCE`, see below),
+   * it is a ``self_harm`` rule and overlaps a recovery span (:data:`RECOVERY`: "I used to
+     self-harm", "clean for two years"), unless the message says it is current again,
    * the rule is ``negatable`` and a negation cue ("not", "never", "no intention", "stopped" ...)
      sits in the same clause up to six words before it or inside it, or the clause continues
      "... is not / has never" right after it ("self-harm isn't something I've done"),
@@ -67,7 +69,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import yaml
 
@@ -80,8 +82,10 @@ __all__ = [
     "REPLY_RULES",
     "IDIOMS",
     "DISTANCE",
+    "RECOVERY",
     "RuleHit",
     "RiskAssessment",
+    "RiskModel",
     "Helpline",
     "CrisisResources",
     "SafetyOutcome",
@@ -327,7 +331,14 @@ _NOT_FIGURATIVE = (r"(?! (?:up|a message|a text|an email|a look|a line|a note|ba
 # "punched me in the arm as a joke"
 _NOT_PLAYFUL = (r"(?!(?: \w+){0,5} (?:as a joke|jokingly|playfully|by accident|accidentally|"
                 r"while playing|for fun|in a game)\b)")
-_DRUGS = r"(?:pills|tablets|meds|medication|medicine|painkillers|paracetamol|tylenol|insulin)"
+_DRUGS = r"(?:pills|sleeping pills|sleeping tablets|antidepressants|tablets|meds|medication|medicine|painkillers|paracetamol|tylenol|insulin)"
+_WEAPON = r"(?:gun|handgun|pistol|rifle|shotgun|firearm|revolver|bullets?|ammo|knife|machete|blade)"
+# a baby or young child in the speaker's care ("my newborn", "the baby", "our little one")
+_CHILD = (r"(?:(?:my|the|our|this) (?:\w+ )?(?:baby|newborn|infant|toddler|son|daughter|child|kid|"
+          r"little one|twins?)|(?:him|her) (?=when (?:he|she) (?:cries|screams|will not)))")
+# self-injury verbs in the past or progressive ("cut", "burned", "been scratching")
+_INJURE = (r"(?:cut|cutting|burned|burnt|burning|scratched|scratching|self harmed|self harming|"
+           r"hurt myself|hurting myself|harmed myself|harming myself|hit myself|hitting myself)")
 
 RULES: tuple[Rule, ...] = (
     # ---- self harm: direct ------------------------------------------------------------------
@@ -514,8 +525,107 @@ RULES: tuple[Rule, ...] = (
          r"\bcrash(?:ing)? (?:my |the )?car (?:on purpose|deliberately)\b", 0.8),
     Rule("self_harm.ways_to_die", "self_harm",
          r"\b(?:ways|how|methods?) to (?:die|kill myself|end my life|end it|commit suicide)\b", STRONG),
-    Rule("self_harm.bought_rope", "self_harm", r"\b(?:bought|buying|got|getting) (?:a )?(?:rope|noose)\b",
+    Rule("self_harm.bought_rope", "self_harm",
+         r"\b(?:bought|buying|got|getting) (?:a )?(?:rope|noose)\b(?! (?:\w+ ){0,3}?(?:climbing|"
+         r"camping|boat|tent|swing|skipping|tug of war|washing line|garden|dog)\b)", MEDIUM),
+    # ---- self harm: preparation and rehearsal (means acquired, amounts researched, notes) ------
+    Rule("self_harm.counting_pills", "self_harm",
+         r"\b(?:count(?:ed|ing)?(?: out)?|sav(?:e|ed|ing)|put(?:ting)? aside|kept|keeping|stash\w*|"
+         r"hid(?:e|den|ing)?|built up|building up) (?:\w+ ){0,3}?" + _DRUGS + r"\b"
+         r"(?! (?:for (?:my|the|his|her) (?:trip|holiday|cold|flu|headache|back|prescription)|"
+         r"into (?:\w+ ){0,3}?(?:organi[sz]er|dispenser|pill ?box|box|case))\b)", 0.8,
+         first_person=True),
+    Rule("self_harm.enough_to_die", "self_harm",
+         r"\benough (?:\w+ ){0,2}?(?:" + _DRUGS + r"|rope|bullets?) (?:\w+ ){0,2}?to (?:die|kill "
+         r"(?:me|myself|a person|someone)|not wake up|end (?:it|things|my life)|do it|finish it)\b|"
+         r"\b" + _DRUGS + r" (?:\w+ ){0,3}?(?:would|will|to) (?:kill me|be enough|finish me|do it)\b",
+         STRONG, negatable=False),
+    Rule("self_harm.amount_it_would_take", "self_harm",
+         r"\bhow (?:many|much) (?:\w+ ){0,2}?(?:" + _DRUGS + r"|of (?:them|these|those|it|my \w+))"
+         r"(?: \w+){0,3}? (?:it would take|it takes|would it take|would be enough|is enough|"
+         r"would i need|i would need|does it take|to take|would kill)\b|"
+         r"\b(?:it would take|it takes|would it take|does it take|long it takes) to (?:die|overdose|"
+         r"kill (?:me|myself|a person|someone)|not wake up|bleed out|drown|suffocate|pass out|"
+         r"lose consciousness|stop (?:a|my) heart)\b",
+         STRONG),
+    Rule("self_harm.researching_methods", "self_harm",
+         r"\b(?:look(?:ed|ing)? up|look(?:ed|ing)? into|googl\w*|search\w*|research\w*|read(?:ing)? "
+         r"(?:up )?(?:on|about)|watch\w* videos (?:on|about)) (?:\w+ ){0,3}?(?:lethal|fatal|deadly|"
+         r"painless|overdos\w*|how to (?:tie a noose|hang|die|end)|which (?:bridge|building|pills|"
+         r"tablets)|how (?:high|far) (?:\w+ ){0,3}?(?:fall|drop|jump))\b", 0.8, first_person=True),
+    Rule("self_harm.lethal_amount", "self_harm",
+         r"\b(?:lethal|fatal|deadly) (?:dose|amount|quantity)\b|\bpainless(?:est)? (?:way|method)s?\b",
+         STRONG, first_person=True),
+    Rule("self_harm.rope_ready", "self_harm",
+         r"\b(?:the |a |my )?(?:rope|noose|belt|cord)s? (?:\w+ ){0,3}?(?:is|are|was|were|has been|"
+         r"have been|sits|sitting|hangs|hanging) (?:\w+ ){0,2}?(?:ready|tied|set up|waiting|in place|"
+         r"up in|hidden|in my (?:closet|wardrobe|car|bag|room|garage))\b|"
+         r"\b(?:tied|tying|tie|made|making|practi[sc]\w*|bought|buying|got|getting) (?:\w+ ){0,2}?"
+         r"(?:a |the )?noose\b", 0.8),
+    Rule("self_harm.hold_my_weight", "self_harm",
+         r"\b(?:beam|hook|rail|railing|branch|pipe|bar|rope|belt|cord|door|rafter|banister|"
+         r"ceiling fan|fan|loft hatch)s? (?:\w+ ){0,3}?(?:hold|take|support|bear) my weight\b", 0.8),
+    Rule("self_harm.weapon_for_myself", "self_harm",
+         r"\b(?:bought|buy|buying|got|getting|ordered|ordering|picked up|found) (?:\w+ ){0,2}?"
+         + _WEAPON + r"\b(?:,? \w+){0,6}?,? (?:for myself|it is for me|to use on myself|for when i am "
+         r"ready|to end (?:it|things|my life)|so i can (?:finally )?(?:end|go|do it))\b", STRONG),
+    Rule("self_harm.weapon_to_body", "self_harm",
+         r"\b(?:held|hold|holding|put|putting|pressed|pressing|pointed|pointing) (?:\w+ ){0,2}?"
+         r"(?:knife|blade|razor|gun|pistol|barrel|scissors) (?:to|against|in|into|at) my (?:wrists?|"
+         r"throat|neck|head|temple|chest|mouth|arms?|thighs?|skin)\b", STRONG),
+    Rule("self_harm.on_the_edge", "self_harm",
+         r"\b(?:stood|standing|stand|sat|sitting|climbed|climbing|leaned|leaning) (?:\w+ ){0,3}?"
+         r"(?:on|over|onto|at) (?:the )?(?:edge|ledge|railing|parapet)s? of (?:a |the |my )?(?:\w+ )?"
+         r"(?:bridge|roof|building|cliff|balcony|platform|car park|tower|overpass)\b", MEDIUM,
+         first_person=True),
+    Rule("self_harm.know_how_and_when", "self_harm",
+         r"\b(?:know|decided|figured out|worked out|planned|picked|chosen|chose) (?:exactly )?"
+         r"(?:how|when|where|the (?:date|day|night|place|spot|way|method))(?: and (?:how|when|where))?"
+         r" i (?:am going to|will|would|want to|could|can|should) (?:do it|go|end (?:it|things))\b",
          MEDIUM),
+    Rule("self_harm.goodbye_letters", "self_harm",
+         r"\b(?:wrote|written|writing|write|finished|left|leaving|leave|draft\w*|record\w*) "
+         r"(?:\w+ ){0,2}?(?:goodbye|farewell) (?:letters?|notes?|messages?|videos?|emails?|texts?)\b|"
+         r"\b(?:letters?|notes?|messages?) (?:\w+ ){0,5}?(?:for (?:after|when) i am (?:gone|dead)|"
+         r"to (?:find|read) (?:after|when) i|for (?:them|him|her|my \w+) to find|explaining why i|"
+         r"so (?:they|he|she) (?:will )?(?:know|understand) (?:why|it) (?:was not|is not|was))\b",
+         STRONG),
+    Rule("self_harm.affairs_in_order", "self_harm",
+         r"\b(?:put|putting|get|getting|got|sort\w*) (?:\w+ ){0,2}?(?:affairs|will|passwords|"
+         r"accounts|everything) (?:in order|sorted|written|updated)\b|"
+         r"\b(?:who will|someone to|find (?:a )?(?:new )?home for|rehom\w*) (?:\w+ ){0,2}?(?:look after|"
+         r"take care of|feed)? ?my (?:cat|dog|pets?|kids) (?:after|when) i\b", WEAK),
+    # ---- self harm: ongoing self-injury ------------------------------------------------------
+    Rule("self_harm.injured_again", "self_harm",
+         r"\bi (?:\w+ ){0,2}?" + _INJURE + r"(?: myself)? (?:again|last night|tonight|today|"
+         r"yesterday|this morning|this week|in the bathroom|in my room|before school|after school|"
+         r"every (?:night|day)|more and more|more often|a lot lately|lately|recently|daily)\b"
+         r"(?! (?:on (?:the|my) (?:stove|oven|iron)|while|making|cooking|shaving))", STRONG),
+    Rule("self_harm.deeper", "self_harm",
+         r"\bi (?:\w+ ){0,3}?(?:cut|went|go|pressed|pushed)(?: \w+){0,2}? (?:deeper|too deep)\b|"
+         r"\b(?:cuts|burns|wounds) (?:are|were|keep|getting) (?:\w+ )?(?:deeper|worse)\b|"
+         r"\bneed(?:ed)? stitches (?:again|this time)\b", STRONG),
+    Rule("self_harm.fresh_wounds", "self_harm",
+         r"\b(?:fresh|new|more) (?:cuts|wounds|burns|scars|marks) (?:on|across|all over) my\b", STRONG),
+    Rule("self_harm.hiding_scars", "self_harm",
+         r"\b(?:hid(?:e|es|ing)?|cover(?:s|ed|ing)?(?: up)?|conceal\w*) (?:\w+ ){0,2}?(?:scars|cuts|"
+         r"burns|wounds|marks on my (?:arms?|wrists?|legs?|thighs?))\b", MEDIUM, first_person=True),
+    Rule("self_harm.long_sleeves", "self_harm",
+         r"\blong sleeves\b(?: \w+){0,6}? (?:so (?:no one|nobody|people|they|my \w+) (?:\w+ ){0,2}"
+         r"(?:see|sees|notice|notices|ask|asks)|to (?:hide|cover))\b", MEDIUM, negatable=False,
+         first_person=True),
+    Rule("self_harm.keeping_blades", "self_harm",
+         r"\b(?:keep|keeping|kept|hid|hide|hiding|hidden|carry|carrying|stash\w*) (?:\w+ ){0,2}?"
+         r"(?:blades|razor blades|a blade|my blade|the blade|sharpener blades?)\b", MEDIUM,
+         first_person=True),
+    Rule("self_harm.hit_myself", "self_harm",
+         r"\b(?:hit(?:ting|s)?|punch(?:ed|ing|es)?|slap(?:ped|ping|s)?|scratch(?:ed|ing|es)?|"
+         r"bit(?:e|ing|es)?|bruis(?:e|ed|ing)|pinch(?:ed|ing)?) myself\b", MEDIUM),
+    Rule("self_harm.relapse", "self_harm",
+         r"\brelaps(?:e|ed|ing)\b(?: \w+){0,4}? (?:cutting|self harm\w*|burning|hurting myself)\b|"
+         r"\b(?:cutting|self harm\w*|burning myself|hurting myself)(?: \w+){0,3}? (?:relaps\w*|again)\b|"
+         r"\b(?:days?|weeks?|months?) clean (?:\w+ ){0,3}?(?:but|and) (?:i |then )?(?:relapsed|"
+         r"broke|cut|slipped|messed up)\b", STRONG, first_person=True),
     # ---- self harm: slang ----------------------------------------------------------------------
     Rule("self_harm.slang", "self_harm",
          r"\b(?:kms|unalive|unaliving|unalived|sewerslide|self delete|self deleting)\b", STRONG),
@@ -568,6 +678,46 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:set(?:ting)?|light(?:ing)?) (?:his|her|their|the|\w+'s) (?:house|home|car|flat|"
          r"apartment|place|room|office) on fire\b|\b(?:burn(?:ing)? down|set(?:ting)? fire to|"
          r"torch(?:ing)?) (?:his|her|their|\w+'s) (?:house|home|car|flat|apartment|place)\b", 0.8),
+    Rule("harm_to_others.weapon_has_a_target", "harm_to_others",
+         r"\b" + _WEAPON + r"s?\b(?: \w+){0,8}? (?:who (?:it is|they are|this is|that is|the \w+ "
+         r"(?:is|are)) for|(?:has|with) (?:his|her|their|\w+'s) name on it|for (?:him|her|them|my ex|"
+         r"my \w+|that \w+) (?:when|if|after|once)\b)", STRONG),
+    Rule("harm_to_others.weapon_acquired", "harm_to_others",
+         r"\b(?:bought|buy|buying|got|getting|ordered|sharpen\w*|loaded|loading) (?:\w+ ){0,2}?"
+         + _WEAPON + r"\b(?: \w+){0,6}? (?:for|to use on|to use against|to bring to) " + _TARGET +
+         r"(?=\s*$|[.,!?;:]| (?:and|when|if|after|tonight|tomorrow)\b)", MEDIUM),
+    Rule("harm_to_others.with_them_inside", "harm_to_others",
+         r"\b(?:burn\w*|torch\w*|set \w+ on fire|set fire to|blow\w* up|blew up|lock\w*|trap\w*|"
+         r"crash\w*|flood\w*|gas\w*) (?:\w+ ){0,4}?with " + _TARGET +
+         r" (?:still )?(?:in it|inside|in there|in the \w+|asleep)", STRONG),
+    Rule("harm_to_others.see_them_bleed", "harm_to_others",
+         r"\b(?:want|wish|love|like|going|need|dream\w*|fantasi\w*) (?:to |of |about )?(?:see|seeing|"
+         r"watch|watching) " + _TARGET + r" (?:bleed|suffer|burn|die|scream|beg|choke)\w*\b", STRONG),
+    Rule("harm_to_others.pay_in_blood", "harm_to_others",
+         r"\b(?:pay|paying|pays) (?:for (?:it|this|that|what \w+ did) )?(?:with|in) (?:his|her|their|"
+         r"your) (?:life|lives|blood)\b|\bpay in blood\b|"
+         r"\bmake " + _TARGET + r"(?: all)? pay\b(?:,? [\w']+){0,8}?,? (?:" + _VIOLENT + r"|gun|knife|"
+         r"blood|bleed|hospital|dead|die|fire|burn)\b", STRONG, negatable=False),
+    Rule("harm_to_others.put_them_in_hospital", "harm_to_others",
+         r"\bput " + _TARGET + r" in (?:the |a )?(?:hospital|ground|grave|coffin|body bag|morgue|"
+         r"wheelchair|icu|intensive care)\b", 0.8),
+    Rule("harm_to_others.not_see_it_coming", "harm_to_others",
+         r"\b(?:he|she|they|him|her|them) (?:will|would|is going to|are going to|will not|will never) "
+         r"(?:never |not )?see (?:it|me|this) coming\b", WEAK, negatable=False),
+    # ---- harm to others: harm thoughts about a baby or child in one's care ------------------
+    Rule("harm_to_others.harm_thoughts_child", "harm_to_others",
+         r"\b(?:thoughts?|images?|urges?|visions?|pictur\w*|imagin\w*|impulses?|scared|afraid|"
+         r"terrified|worried|fear|what if i|tempted|want(?:ed)? to|felt like|feel like) (?:\w+ ){0,5}?"
+         r"(?:hurt|harm|shak|drown|smother|suffocat|throw|stab|strangl|chok|kill|hit|squeez|"
+         r"snap|slam)\w* " + _CHILD + r"\b", MEDIUM),
+    Rule("harm_to_others.what_i_might_do", "harm_to_others",
+         r"\b(?:scared|afraid|terrified|worried|frightened|fear) (?:of )?(?:what|that) i (?:might|could|"
+         r"will|would|am going to) do (?:to|with) (?:" + _CHILD + r"|him|her|them|someone)\b",
+         MEDIUM),
+    Rule("harm_to_others.not_safe_with_child", "harm_to_others",
+         r"\b" + _CHILD + r" (?:is|are|would be) (?:not safe|in danger) (?:with|around) me\b|"
+         r"\bshould not be (?:left )?(?:alone )?(?:with|around) " + _CHILD + r"\b", MEDIUM,
+         negatable=False),
     # ---- abuse -----------------------------------------------------------------------------------
     Rule("abuse.abuser_hurts_me", "abuse",
          r"\b" + _ABUSER + r" (?:\w+ ){0,3}?" + _ABUSE_VERB + r" " + _VICTIM + r"\b" + _NOT_PHYSICAL
@@ -622,6 +772,40 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:experienc\w*|suffer\w*|victim of|living with|going through|dealing with|"
          r"escaping|survivor of|subjected to) (?:domestic|sexual|physical|child|family|"
          r"intimate partner) (?:violence|abuse|assault)\b", 0.8, first_person=True),
+    # ---- abuse: covert disclosures of sexual abuse (child or adult) --------------------------
+    Rule("abuse.comes_into_my_room", "abuse",
+         r"\b" + _ABUSER + r" (?:\w+ ){0,2}?(?:comes|came|sneaks|sneaked|snuck|creeps|crept|gets|got|"
+         r"climbs|climbed|walks|walked|slips|slipped) (?:in|into|in to) (?:my|our) (?:room|bed|bedroom|"
+         r"shower|bath)\b(?: \w+){0,4}? (?:at night|in the night|late at night|when (?:everyone|"
+         r"mum|mom|my mum|my mom|dad|she|he|they|the others)(?: else)? (?:is|are|was|were) "
+         r"(?:asleep|sleeping|out|at work|away)|while i (?:am|was) (?:asleep|sleeping|in)|"
+         r"and (?:touch\w*|lies|lay|gets in|climbs in|locks))\b", 0.8),
+    Rule("abuse.touches_private", "abuse",
+         r"\b(?:touch(?:es|ed|ing)?|feel(?:s)? (?:me )?up|felt (?:me )?up|rubs?|rubbed|grabs?|grabbed|"
+         r"fondl\w*) (?:\w+ ){0,2}?(?:my (?:privates?|private parts|private areas?|breasts?|chest|bum|"
+         r"butt|crotch|genitals|body|thighs?)|me (?:down there|in (?:(?:private|weird|bad|wrong|"
+         r"strange) )?(?:places|ways|spots)|where|under my|inappropriately|when no one|"
+         r"when nobody|when we are alone))\b", 0.8),
+    Rule("abuse.our_secret", "abuse",
+         r"\b(?:our|a) (?:little |special )?secret\b(?= (?:and|so|or|that)|\s*$|[.,!?;:])|"
+         r"\b(?:makes?|made|making) me (?:keep|promise to keep) (?:\w+ )?secrets?\b|"
+         r"\b(?:not|never) (?:to )?tell (?:anyone|anybody|mum|mom|my mum|my mom|my mother|my dad|"
+         r"my teacher|a soul)(?: \w+){0,3}? (?:or (?:else|he|she|they|i|we|it)|because (?:he|she|they|"
+         r"i) (?:would|will) (?:get|go|be|hurt|kill))\b", MEDIUM, negatable=False),
+    Rule("abuse.made_to_undress", "abuse",
+         r"\b(?:makes?|made|making|forces?|forced|forcing|asks?|asked|wants?|wanted|tells?|told) me "
+         r"(?:to )?(?:undress|take off my (?:clothes|top|pants|underwear)|take my clothes off|get naked|"
+         r"sit on (?:his|her) lap|watch (?:porn|sex|adult|dirty)|look at (?:his|her) (?:body|privates|"
+         r"pictures|videos)|shower with (?:him|her)|sleep in (?:his|her) bed|touch (?:him|her|it)|"
+         r"send (?:him|her) pictures|pose for)\b", STRONG),
+    Rule("abuse.does_to_me_at_night", "abuse",
+         r"\bwhat " + _ABUSER + r" (?:does|did|do|keeps doing) (?:to|with) me"
+         r"(?: \w+){0,3}? (?:at night|when|while|in (?:my|the) (?:room|bed|bedroom|car|bathroom))\b|"
+         r"\bdo not like (?:it )?(?:when|how) " + _ABUSER + r" (?:\w+ )?(?:touches|kisses|hugs|"
+         r"tickles|looks at|comes into|gets into|baths|bathes|showers)\b", MEDIUM, negatable=False),
+    Rule("abuse.hiding_bruises", "abuse",
+         r"\b(?:hid(?:e|es|ing)?|cover(?:s|ed|ing)?(?: up)?|conceal\w*) (?:\w+ ){0,2}?bruises\b",
+         MEDIUM, first_person=True),
     Rule("abuse.afraid_of_abuser", "abuse",
          r"\b(?:scared|afraid|terrified|frightened) (?:to go home|(?:of |that )?(?:my|his|her) (?:husband|"
          r"wife|partner|boyfriend|girlfriend|dad|father|mum|mom|mother|stepdad|step dad|parents|"
@@ -708,6 +892,27 @@ DISTANCE: tuple[Idiom, ...] = (
 )
 """Spans where a risk topic is the object of study, reading, training or advocacy."""
 
+# what makes a past-tense self-harm statement current again ("... but I started again last week")
+_RELAPSE = (r"\b(?:again|relaps\w*|started (?:\w+ )?(?:cutting|self harming|hurting|burning)|"
+            r"urges? (?:is|are|has|have) (?:\w+ )?(?:back|returned|come back|stronger)|(?:feel|feeling|"
+            r"felt) (?:that way|the same|like (?:that|it|doing it)) again|still (?:want|wanting|feel|"
+            r"cut|cutting|think|thinking)|lately|recently|these days|tonight|this week|right now)\b")
+_RECOVERY_SPAN = r"[a-z']+(?: [a-z']+){0,5}"  # up to six words, stopping at punctuation
+RECOVERY: tuple[Idiom, ...] = (
+    Idiom("used_to", r"\bused to " + _RECOVERY_SPAN, unless=_RELAPSE),
+    Idiom("in_the_past", r"\b(?:when i was (?:younger|a teen\w*|a kid|a child|at school|in school|"
+                         r"at uni|in college|\d+)|as a teen\w*|back in (?:school|college|\d+)|"
+                         r"(?:\d+|a few|two|three|four|five|ten|many|several) years ago),? (?:i )?"
+                         + _RECOVERY_SPAN, unless=_RELAPSE),
+    Idiom("clean_for", r"\b(?:been|am|stayed|staying) (?:\w+ )?(?:clean|free|safe) (?:from "
+                       r"(?:\w+ ){1,2})?(?:for|since) (?:\w+ ){0,2}?(?:years?|months?|\d+ (?:days|weeks))\b",
+          unless=_RELAPSE),
+)
+"""Recovery talk: self-harm named in the past ("I used to self-harm but have been clean for years").
+A self-harm match inside one of these spans is dropped unless the message says it is current again
+(:data:`_RELAPSE`: "again", "relapsed", "the urges are back", "lately" ...).  Applies to the
+``self_harm`` category only: past abuse is still disclosed abuse."""
+
 # ---------------------------------------------------------------------------------------------
 # Negation
 # ---------------------------------------------------------------------------------------------
@@ -765,7 +970,7 @@ def _has_first_person(text: str, start: int, end: int) -> bool:
 # Assessment
 # ---------------------------------------------------------------------------------------------
 
-HitStatus = Literal["fired", "negated", "idiom", "distance", "not_first_person"]
+HitStatus = Literal["fired", "negated", "idiom", "distance", "recovery", "not_first_person"]
 
 
 @dataclass(frozen=True)
@@ -827,6 +1032,7 @@ def explain(text: str, rules: Sequence[Rule] = RULES) -> list[RuleHit]:
     norm = normalise(text)
     idioms = _allow_spans(norm, IDIOMS)
     distance = _allow_spans(norm, DISTANCE)
+    recovery = _allow_spans(norm, RECOVERY)
     hits: list[RuleHit] = []
     for rule in rules:
         for m in rule.regex.finditer(norm):
@@ -837,6 +1043,8 @@ def explain(text: str, rules: Sequence[Rule] = RULES) -> list[RuleHit]:
                 status, reason = "idiom", name
             elif (name := _overlaps(span, distance)) is not None:
                 status, reason = "distance", name
+            elif rule.category == "self_harm" and (name := _overlaps(span, recovery)) is not None:
+                status, reason = "recovery", name
             elif rule.first_person and not _has_first_person(norm, *span):
                 status = "not_first_person"
             elif rule.negatable and _is_negated(norm, *span):
@@ -863,15 +1071,36 @@ def _combine(hits: Iterable[RuleHit], threshold: float) -> RiskAssessment:
                           score=score)
 
 
-def assess(text: str, *, threshold: float = THRESHOLD, rules: Sequence[Rule] = RULES) -> RiskAssessment:
+class RiskModel(Protocol):
+    """A learned second stage (see :mod:`kardia.serve.safety_classifier`)."""
+
+    threshold: float
+
+    def risk(self, texts: Sequence[str]) -> list[tuple[float, str]]:
+        """``(risk probability, most likely category)`` per text."""
+        ...
+
+
+def assess(text: str, *, threshold: float = THRESHOLD, rules: Sequence[Rule] = RULES,
+           model: RiskModel | None = None) -> RiskAssessment:
     """Assess one message for crisis risk.
+
+    With ``model``, a message the rules do not flag is still flagged when the model's risk reaches
+    ``model.threshold``; ``matched`` then ends with ``"classifier"`` and ``score`` is that risk.
 
     >>> assess("I don't want to be here anymore").category
     'self_harm'
     >>> assess("this deadline is killing me").risky
     False
     """
-    return _combine(explain(text, rules), threshold)
+    rules_verdict = _combine(explain(text, rules), threshold)
+    if model is None or rules_verdict.risky:
+        return rules_verdict
+    (risk, category), = model.risk([text])
+    if risk < model.threshold:
+        return rules_verdict
+    return RiskAssessment(risky=True, category=category,
+                          matched=[*rules_verdict.matched, "classifier"], score=risk)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1089,7 +1318,8 @@ class SafetyLayer:
 
     def __init__(self, locale: str = "en-US",
                  resources: str | Path | ResourceTable | None = None, *,
-                 threshold: float = THRESHOLD, log: logging.Logger | None = None) -> None:
+                 threshold: float = THRESHOLD, log: logging.Logger | None = None,
+                 classifier: bool = False) -> None:
         """
         Args:
             locale: default locale for :meth:`guard`.
@@ -1097,16 +1327,32 @@ class SafetyLayer:
                 validated) eagerly so that a bad file fails at start-up, not mid-crisis.
             threshold: category score needed to flag (see :data:`THRESHOLD`).
             log: logger for flagged turns (default ``kardia.safety``).
+            classifier: also run the embedding classifier on user messages
+                (:mod:`kardia.serve.safety_classifier`), loaded on the first check; when its
+                optional package is not installed the layer logs that once and uses the rules.
         """
         self.locale = locale
         self.resources: ResourceTable = (resources if isinstance(resources, Mapping)
                                          else load_crisis_resources(resources))
         self.threshold = threshold
         self.log = log or logger
+        self.classifier = classifier
+        self._model: RiskModel | None = None
+
+    def _risk_model(self) -> RiskModel | None:
+        if self.classifier and self._model is None:
+            from kardia.serve.safety_classifier import EMBEDDING_PACKAGE, load_classifier
+
+            self._model = load_classifier()
+            if self._model is None:
+                self.log.warning("safety: classifier requested but %s is not installed; "
+                                 "using the rules only", EMBEDDING_PACKAGE)
+                self.classifier = False
+        return self._model
 
     def check_user(self, text: str) -> RiskAssessment:
-        """Assess a user message."""
-        return assess(text, threshold=self.threshold)
+        """Assess a user message (rules, plus the classifier when enabled)."""
+        return assess(text, threshold=self.threshold, model=self._risk_model())
 
     def check_reply(self, text: str) -> RiskAssessment:
         """Assess a model reply: the user rules plus :data:`REPLY_RULES` (encouragement, methods).
@@ -1152,8 +1398,9 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def measure(path: str | Path, *, threshold: float = THRESHOLD) -> dict[str, object]:
-    """Evaluate :func:`assess` on a labelled JSONL file.
+def measure(path: str | Path, *, threshold: float = THRESHOLD,
+            model: RiskModel | None = None) -> dict[str, object]:
+    """Evaluate :func:`assess` (with ``model`` as second stage, if given) on a labelled JSONL file.
 
     Each line: ``{"text", "risky", "category", "kind"}``.  Returns::
 
@@ -1172,7 +1419,7 @@ def measure(path: str | Path, *, threshold: float = THRESHOLD) -> dict[str, obje
     misses: list[dict[str, object]] = []
     false_pos: list[dict[str, object]] = []
     for row in rows:
-        a = assess(row["text"], threshold=threshold)
+        a = assess(row["text"], threshold=threshold, model=model)
         kind = row.get("kind") or "unknown"
         k = per_kind.setdefault(kind, {"n_risky": 0, "n_safe": 0, "hit": 0, "fp": 0})
         if row["risky"]:
