@@ -73,15 +73,16 @@ def output_record(example: Example, messages: list[dict[str, str]], generation: 
     }
 
 
-def completed_ids(path: Path) -> set[str]:
-    """Ids already written to `path` (a torn last line from a crash is ignored)."""
+def completed_ids(path: str | Path, key: str = "id") -> set[str]:
+    """Values of `key` in the lines already written to an append-only JSONL file (a torn last line is ignored)."""
+    path = Path(path)
     if not path.is_file():
         return set()
     ids = set()
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             try:
-                ids.add(json.loads(line)["id"])
+                ids.add(json.loads(line)[key])
             except (json.JSONDecodeError, KeyError, TypeError):
                 continue
     return ids

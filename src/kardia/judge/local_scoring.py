@@ -242,7 +242,6 @@ class PrefixCacheScorer:
         suffix_ids, suffix_mask = self._right_pad(self.suffixes)
         suffix_ids = suffix_ids.repeat(n_cand, 1)
         suffix_mask = suffix_mask.repeat(n_cand, 1)
-        rows = n_cand * n_crit
         starts = base_len + cand_lens.repeat_interleave(n_crit)
         positions = starts[:, None] + torch.arange(suffix_ids.shape[1], device=self.device)[None]
         mask = torch.cat([mask.repeat_interleave(n_crit, dim=0), suffix_mask], dim=1)

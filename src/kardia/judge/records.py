@@ -98,14 +98,6 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def scored_ids(path: str | Path) -> set[str]:
     """Ids of the lines already written to a judge output file (a torn last line is ignored)."""
-    path = Path(path)
-    if not path.is_file():
-        return set()
-    ids = set()
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                ids.add(json.loads(line)["judge_id"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue
-    return ids
+    from kardia.generate import completed_ids
+
+    return completed_ids(path, key="judge_id")
