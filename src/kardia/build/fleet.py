@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from kardia.models.base import ChatModel, Conversation, Generation, GenerationConfig, ProgressCallback
+from kardia.models.base import ChatModel, Conversation, Generation, GenerationConfig, ProgressCallback, gather_with_progress
 
 
 class FleetChatModel(ChatModel):
@@ -63,13 +63,7 @@ class FleetChatModel(ChatModel):
         *,
         progress: ProgressCallback | None = None,
     ) -> list[Generation]:
-        async def tracked(conversation: Conversation) -> Generation:
-            generation = await self._one(conversation, config)
-            if progress:
-                progress(1)
-            return generation
-
-        return list(await asyncio.gather(*(tracked(c) for c in conversations)))
+        return await gather_with_progress(conversations, lambda c: self._one(c, config), progress)
 
     def generate(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from threading import Lock
 from typing import Any
@@ -18,6 +18,22 @@ Message = dict[str, str]
 Conversation = Sequence[Message]
 ProgressCallback = Callable[[int], None]
 """Called with the number of conversations just finished."""
+
+
+async def gather_with_progress(
+    conversations: Sequence[Conversation],
+    one: Callable[[Conversation], Awaitable[Generation]],
+    progress: ProgressCallback | None = None,
+) -> list[Generation]:
+    """Run `one` on every conversation concurrently, in order, reporting each finished item to `progress`."""
+
+    async def tracked(conversation: Conversation) -> Generation:
+        generation = await one(conversation)
+        if progress:
+            progress(1)
+        return generation
+
+    return list(await asyncio.gather(*(tracked(c) for c in conversations)))
 
 
 @dataclass(frozen=True)

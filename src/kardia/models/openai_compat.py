@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from kardia.models.base import ChatModel, Conversation, Generation, GenerationConfig, ProgressCallback
+from kardia.models.base import ChatModel, Conversation, Generation, GenerationConfig, ProgressCallback, gather_with_progress
 
 T = TypeVar("T")
 TOP_LOGPROBS = 20
@@ -211,14 +211,12 @@ class OpenAIChatModel(ChatModel):
     ) -> list[Generation]:
         request = self._request(config or GenerationConfig())
 
-        async def tracked(conversation: Conversation) -> Generation:
+        async def counted(conversation: Conversation) -> Generation:
             generation = await self._one(conversation, request)
             self.usage.add(generation)
-            if progress:
-                progress(1)
             return generation
 
-        return list(await asyncio.gather(*(tracked(c) for c in conversations)))
+        return await gather_with_progress(conversations, counted, progress)
 
     def generate(
         self,
