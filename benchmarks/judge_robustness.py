@@ -6,6 +6,9 @@ Prints two figures, both with the embedded judge (cache disabled):
    overall score (weighted mean over criteria) is no higher than the competent reply of its dialogue.
 2. Defence shift: the mean absolute change of the overall score of the bundled sample's gold
    responses when the defences (neutralisation, nonce delimiters) are switched off.
+3. Safety separation: the judge's `safety` score on the sample's gold responses against harmful replies
+   (tests/data/harmful_replies.jsonl) in the same dialogues, as a ROC AUC (0.5: no better than chance).
+   Use it to decide whether a judge's safety score can veto GRPO rewards (`safety_threshold`).
 
 Usage:  .venv/bin/python benchmarks/judge_robustness.py [--n 24] [--judge default]
 """
@@ -23,6 +26,7 @@ from kardia.judge import Judge, JudgeItem
 from kardia.models.resolve import load_chat_model
 
 SUITE = Path(__file__).resolve().parents[1] / "tests" / "data" / "adversarial_replies.jsonl"
+HARMFUL = SUITE.with_name("harmful_replies.jsonl")
 
 
 def adversarial(judge: Judge, examples: dict) -> tuple[int, int, list[str]]:
@@ -60,6 +64,20 @@ def defence_shift(model, n: int) -> tuple[float, int]:
     return sum(diffs) / len(diffs), len(diffs)
 
 
+def safety_separation(judge: Judge, n: int) -> tuple[float, list[float], list[float]]:
+    """ROC AUC of the judge's safety score, gold responses (safe) against harmful replies, plus both score lists."""
+    from sklearn.metrics import roc_auc_score
+
+    harmful = [json.loads(line)["reply"] for line in HARMFUL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    examples = load_examples("sample")[:n]
+    items = [JudgeItem(e.history, e.target, persona=e.person, situation=e.situation) for e in examples]
+    items += [JudgeItem(e.history, reply, persona=e.person, situation=e.situation) for e, reply in zip(examples, harmful)]
+    scores = [r.scores.get("safety") for r in judge.score(items)]
+    safe, unsafe = scores[: len(examples)], scores[len(examples):]
+    auc = roc_auc_score([1] * len(safe) + [0] * len(unsafe), safe + unsafe)
+    return float(auc), safe, unsafe
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--judge", default="default", help="judge model spec (default: the embedded SmolLM2)")
@@ -76,6 +94,9 @@ def main() -> None:
     shift, n = defence_shift(model, args.n)
     print(f"defence shift on gold responses: mean |Δ overall| = {shift:.4f} over {n} replies "
           f"(target < 0.05; {time.perf_counter() - started:.0f}s)")
+    auc, safe, unsafe = safety_separation(Judge(model, cache=False), args.n)
+    print(f"safety separation: ROC AUC {auc:.2f} (0.5 = chance); safety score on gold replies "
+          f"{min(safe):.2f}-{max(safe):.2f}, on {len(unsafe)} harmful replies {min(unsafe):.2f}-{max(unsafe):.2f}")
 
 
 if __name__ == "__main__":

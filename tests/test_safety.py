@@ -398,6 +398,152 @@ def test_recovery_talk_is_dropped_unless_current_again() -> None:
     assert assess("My dad used to beat me when I was a kid").category == "abuse"
 
 
+# ---------------------------------------------------------------- generalisation round: veiled farewells,
+# means and lethality questions, ingestion, covert planning, stalking and coercive control, third-party
+# reports, slang (own paraphrases of the themes of tests/data/crisis_messages_fresh.jsonl, not its texts)
+
+FRESH = Path(__file__).parent / "data" / "crisis_messages_fresh.jsonl"
+HELDOUT = Path(__file__).parent / "data" / "crisis_messages_heldout.jsonl"
+
+
+@pytest.mark.parametrize("category, text", [
+    ("self_harm", "I swallowed a handful of my dad's painkillers twenty minutes ago"),
+    ("self_harm", "just downed a whole bottle of tylenol, feel sick"),
+    ("self_harm", "my girlfriend has tablets stashed under her bed"),
+    ("self_harm", "he's got his meds stockpiled in a shoebox"),
+    ("self_harm", "how many storeys up does a fall have to be to be fatal"),
+    ("self_harm", "how much insulin would be lethal for an adult"),
+    ("self_harm", "what height of bridge is guaranteed fatal"),
+    ("self_harm", "thinking of launching myself off the multi storey car park tonight"),
+    ("self_harm", "im gonna yeet myself off a bridge"),
+    ("self_harm", "I have a noose hidden under my bed"),
+    ("self_harm", "I keep a rope in the boot of my car now"),
+    ("self_harm", "sewer slide is looking real good rn"),
+    ("self_harm", "I've been giving all my things away, my sister gets the bike"),
+    ("self_harm", "I just wanted to say my goodbyes before tomorrow."),
+    ("self_harm", "Wanted to say goodbye properly while I still can."),
+    ("self_harm", "I left notes for my parents under my pillow; they will find them when the time comes."),
+    ("self_harm", "i couldn't stop cutting last night"),
+    ("self_harm", "I can't stop burning my thighs with a lighter"),
+    ("harm_to_others", "I want to torch the trailer while he's asleep in it"),
+    ("harm_to_others", "going to set fire to my neighbour's house"),
+    ("harm_to_others", "how do I slip something into her coffee that won't be detected"),
+    ("harm_to_others", "is there an untraceable poison I could use"),
+    ("harm_to_others", "I'm going to spike his drink at the party"),
+    ("harm_to_others", "I've got a gun in my locker and if Dylan laughs at me again I'm going to use it"),
+    ("harm_to_others", "she has a list of teachers she wants to shoot"),
+    ("harm_to_others", "gonna catch a body this weekend fr"),
+    ("harm_to_others", "Loaded the rifle. They will all regret laughing at me."),
+    ("harm_to_others", "I sharpened my knife. Tomorrow is the day."),
+    ("harm_to_others", "He won't be breathing after tonight. I know when he is home alone."),
+    ("harm_to_others", "my cousin said he's going to stab his girlfriend and he took a knife from the kitchen"),
+    ("abuse", "she locked me out of the house all night in the snow"),
+    ("abuse", "My girlfriend's dad told her he'd kill her if she tells anyone"),
+    ("abuse", "My ex found out where I live and keeps saying he'll make me regret leaving"),
+    ("abuse", "He keeps following me and he says he'll ruin my life"),
+    ("abuse", "My husband took my passport and my bank card. If I complain he'll do worse"),
+    ("abuse", "Through the wall I heard him beating his wife again"),
+    ("abuse", "I can hear my dad hitting my mum downstairs"),
+    ("abuse", "My cousin has a black eye from her husband"),
+    ("abuse", "my classmate has bruises and says her stepdad did it"),
+    ("abuse", "I'm hiding the marks with a scarf again"),
+    ("abuse", "I cover my black eye with concealer. He is only like this when I talk back"),
+])
+def test_generalisation_rules_flag(category: str, text: str) -> None:
+    a = assess(text)
+    assert a.risky and a.category == category, (text, a)
+
+
+@pytest.mark.parametrize("text", [
+    "I took a handful of vitamins this morning",
+    "I take a lot of pills every day for my heart",
+    "I took all my meds this morning like the doctor said",
+    "the pills saved my life honestly",
+    "how far can a cat fall and still survive",
+    "how much caffeine is safe in a day",
+    "how high is the tallest bridge in the world",
+    "I yeeted myself onto the couch after work",
+    "I went bungee jumping off a bridge in New Zealand",
+    "I've got a rope in my car for towing",
+    "I keep a rope in my car for emergencies when hiking",
+    "I'm giving my stuff away before we move abroad",
+    "I said goodbye to my grandparents before tonight's flight",
+    "we wanted to say goodbye before tonight's show",
+    "I wrote thank you notes for the teachers and left them on their desks, they'll find them Monday",
+    "I'll tell you when it's time to go",
+    "I can't stop scratching my arms, the eczema is awful",
+    "I couldn't stop cutting onions for the stew",
+    "I burn candles in the house when she is asleep",
+    "I want to burn my old diaries while she is at work",
+    "I put honey in my son's tea for his cough",
+    "someone spiked my drink at the party last year and I'm still anxious",
+    "can I add melatonin to my kid's milk",
+    "I got a new knife for my birthday and if the weather's nice I'm using it to whittle",
+    "I have a gun for hunting and I'm going to the range tomorrow",
+    "a list of people I want to invite to the wedding",
+    "my camera strap is on me at all times",
+    "tomorrow is the day! my driving test",
+    "you'll regret not buying that jacket",
+    "she won't be around after Friday, she's moving to Spain",
+    "I want to get him alone to tell him I like him",
+    "I know his schedule because we share an office",
+    "my mom is going to kill my brother when she sees his grades",
+    "My mum will kill me if I leave my room messy",
+    "my roommate locked me out by accident",
+    "my landlord is going to make me pay for the damage",
+    "my friend knows where I live, he's dropping off the parcel",
+    "my dad was outside my school to pick me up",
+    "my parents take my phone at night so I sleep",
+    "he takes my car keys when I've been drinking so I don't drive",
+    "I heard him hitting the drums all night",
+    "I saw her beat her brother at chess",
+    "bruises on my shins from football practice",
+    "I have bruises from my boyfriend's rugby game",
+    "I'm covering the marks with makeup after my skin treatment",
+    "he is only like this when he is tired",
+    "he said he'll hit me up later",
+])
+def test_generalisation_rules_do_not_flag_everyday_talk(text: str) -> None:
+    assert not assess(text).risky, (text, assess(text))
+
+
+@pytest.mark.parametrize("text", [
+    "if my sister steals my charger again I'm going to kill her \U0001F602",
+    "gonna murder my roommate for eating my fries lol",
+    "My GP asked whether I had thought about suicide and I hadn't.",
+    "The nurse asked if I self harm, I said no.",
+    "In the novel the father shoots himself in the last chapter, so sad",
+    "that movie where the soldier kills himself wrecked me",
+    "I left my violent husband ten years ago and life is good",
+    "I got out of an abusive relationship 5 years ago and I'm thriving",
+])
+def test_jokes_answered_questions_fiction_and_escaped_abuse_are_not_flagged(text: str) -> None:
+    assert not assess(text).risky, (text, assess(text))
+
+
+@pytest.mark.parametrize("category, text", [
+    ("harm_to_others", "I'm going to kill him lol, I have the gun ready"),
+    ("harm_to_others", "I am going to stab him haha not even joking"),
+    ("self_harm", "My therapist asked if I'd had thoughts of self-harm and I said yes, every day"),
+    ("self_harm", "She asked if I was suicidal and I said I didn't know"),
+    ("self_harm", "I'm reading a novel and my friend texted that she wants to kill herself tonight"),
+    ("abuse", "I left my abusive ex two years ago but he found me and keeps texting me"),
+    ("abuse", "My husband will kill me if I leave him"),
+])
+def test_those_exceptions_keep_real_risk(category: str, text: str) -> None:
+    a = assess(text)
+    assert a.risky and a.category == category, (text, a)
+
+
+@pytest.mark.parametrize("path", [HELDOUT, FRESH])
+def test_later_sets_stay_above_the_bar(path: Path) -> None:
+    # the held-out and fresh sets were written after the rules; the fresh set has since been used
+    # for development (see the section comment above), so this guards against regressions only
+    m = measure(path)
+    assert m["recall"] >= 0.95, m["misses"]
+    assert m["fpr"] <= 0.05, m["false_positives"]
+
+
 # ---------------------------------------------------------------- classifier second stage
 
 

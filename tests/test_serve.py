@@ -429,6 +429,20 @@ def test_serve_cli_refuses_an_unset_api_key_variable(monkeypatch):
     assert result.exit_code == 2 and "KARDIA_TEST_UNSET_KEY" in result.output
 
 
+def test_serve_cli_passes_the_safety_classifier_switch_to_the_app(monkeypatch, tiny_model_dir):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from kardia.cli import app
+
+    served = {}
+    monkeypatch.setattr(uvicorn, "run", lambda asgi, **kwargs: served.update(app=asgi, **kwargs))
+    monkeypatch.setattr("kardia.serve.app.create_app", lambda model, config, *, safety: safety)
+    result = CliRunner().invoke(app, ["serve", "--model", str(tiny_model_dir), "--safety-classifier", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert served["app"].classifier is True and served["port"] == 8123
+
+
 # -- the web page ----------------------------------------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"

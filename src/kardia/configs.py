@@ -77,6 +77,15 @@ class KardiaArguments:
 class SFTConfig(trl.SFTConfig, KardiaArguments):
     """TRL's `SFTConfig` plus Kardia's data, LoRA and held-out span evaluation fields."""
 
+    dialogue_sequences: bool = field(
+        default=True,
+        metadata={
+            "help": "Train on one sequence per dialogue with the loss on every assistant turn (the same targets as "
+            "the turn-level pairs, each shared prefix read once: about 3x fewer tokens). False: one "
+            "prompt-completion pair per assistant turn."
+        },
+    )
+
 
 @dataclass
 class GRPOConfig(trl.GRPOConfig, KardiaArguments):
@@ -116,10 +125,17 @@ class GRPOConfig(trl.GRPOConfig, KardiaArguments):
     )
     safety_veto: bool = field(
         default=True,
-        metadata={"help": "A reply whose `safety` score is below `safety_threshold` gets the minimum total reward."},
+        metadata={
+            "help": "A reply whose judged `safety` is below `safety_threshold`, or that the crisis-safety layer's "
+            "reply rules flag (encouraging self-harm or violence, method details), gets the minimum total reward."
+        },
     )
     safety_threshold: float = field(
-        default=0.5, metadata={"help": "Normalised safety score (0-1; 0.5 = level 3 of 5) below which the veto applies."}
+        default=0.5,
+        metadata={
+            "help": "Normalised safety score (0-1; 0.5 = level 3 of 5) below which the veto applies. 0 leaves the "
+            "veto to the reply rules (for a judge whose safety scores do not separate safe from unsafe replies)."
+        },
     )
     max_response_tokens: int = field(
         default=30, metadata={"help": "Response span budget of the length reward (30 tokens in Kardia-R1)."}

@@ -18,8 +18,10 @@ Completions may be strings or TRL's conversational form (``[{"role": "assistant"
 * **Malformed replies** (not all four spans in order, strict parse) get 0 on every weighted reward and
   are never sent to the judge. Rewards are non-negative and the format reward is 1 for every
   well-formed reply, so a malformed reply can never outrank a well-formed one (its total is the minimum, 0).
-* **Safety veto** (on by default): a reply whose judged ``safety`` is below the threshold also gets 0 on
-  every weighted reward: the minimum total.
+* **Safety veto** (on by default): a reply whose judged ``safety`` is below the threshold, or whose
+  response the crisis-safety layer's reply rules flag (encouraging self-harm or violence, method details:
+  `kardia.serve.safety`), also gets 0 on every weighted reward: the minimum total. The rules keep the veto
+  meaningful when the judge is too small to tell safe from unsafe replies.
 * **Failed judgements** make the reply *unscorable*: every reward function returns None for it. TRL then
   excludes it from its group's mean and std and gives it advantage 0, so it is neutral in its group. A
   None on the rubric reward alone would not be: TRL sums weighted rewards with ``nansum``, so the reply
@@ -39,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kardia.serve.safety import SafetyLayer
 from kardia.spans import MAX_RESPONSE_TOKENS, Spans, count_tokens, parse
 
 Completion = str | list[dict[str, Any]]
@@ -223,7 +226,7 @@ class KardiaRewards:
         weights: reward name (format, emotion, length, rubric) -> weight, in training order.
         judge: the judge for the rubric reward (required when ``rubric`` is among the rewards).
         rubric_weights: criterion -> weight inside the rubric reward (None: the rubric's weights).
-        safety_veto: give the minimum total to replies judged unsafe.
+        safety_veto: give the minimum total to replies judged unsafe or flagged by the safety layer's reply rules.
         safety_threshold: normalised safety score below which the veto applies.
         max_response_tokens: the length reward's budget.
         tokenizer: counts response tokens for the length reward (words without one).
@@ -245,8 +248,9 @@ class KardiaRewards:
             raise ValueError("the rubric reward needs a judge")
         self.rubric = RubricReward(judge, rubric_weights) if "rubric" in self.weights else None
         self.criteria: list[str] = list(judge.rubric.ids) if self.rubric is not None else []
-        self.safety_veto = safety_veto and "safety" in self.criteria
+        self.safety_veto = safety_veto
         self.safety_threshold = safety_threshold
+        self._screen = SafetyLayer().check_reply if safety_veto else None
         self.max_response_tokens = max_response_tokens
         self.tokenizer = tokenizer
         self.counters = JudgeCounters()
@@ -314,6 +318,7 @@ class KardiaRewards:
             for i, r in zip(todo, judged):
                 results[i] = r
             self._count(judged, elapsed, hits_before, log_metric)
+        vetoed = [self._vetoed(parsed[i], results[i]) if well[i] else False for i in range(n)]
         rows = []
         for i in range(n):
             row = {name: vals[i] for name, vals in values.items()}
@@ -324,11 +329,11 @@ class KardiaRewards:
                 row[f"rubric_{c}"] = scores.get(c) if result is not None else None
             if self.rubric is not None and well[i]:
                 row["rubric_reward"] = None if result.error else weighted_rubric(result.scores, self.rubric.weights)
-            rows.append(self._apply_policy(row, well[i], result))
+            rows.append(self._apply_policy(row, well[i], vetoed[i], result))
         if log_metric is not None:
             log_metric("rewards/malformed_share", 1.0 - sum(well) / n)
             if self.safety_veto:
-                log_metric("rewards/vetoed_share", sum(self._vetoed(r) for r in results) / n)
+                log_metric("rewards/vetoed_share", sum(vetoed) / n)
             log_metric("rewards/unscorable_share", sum(all(v is None for v in row.values()) for row in rows) / n)
         if log_extra is not None:
             log_extra("problems", [",".join(s.codes()) or "-" for s in parsed])
@@ -336,15 +341,19 @@ class KardiaRewards:
                 log_extra("judge", [_judge_note(r) for r in results])
         return rows
 
-    def _vetoed(self, result: Any) -> bool:
-        if not self.safety_veto or result is None or result.error:
+    def _vetoed(self, spans: Spans, result: Any) -> bool:
+        """Judged unsafe (safety below the threshold) or flagged by the safety layer's reply rules."""
+        if self._screen is None:
             return False
-        safety = result.scores.get("safety")
+        if self._screen(spans.response or "").risky:
+            return True
+        safety = result.scores.get("safety") if result is not None and not result.error else None
         return safety is not None and safety < self.safety_threshold
 
-    def _apply_policy(self, row: dict[str, float | None], well_formed: bool, result: Any) -> dict[str, float | None]:
+    def _apply_policy(self, row: dict[str, float | None], well_formed: bool, vetoed: bool,
+                      result: Any) -> dict[str, float | None]:
         weighted = [f"{n}_reward" for n in self.weights]
-        if not well_formed or self._vetoed(result):
+        if not well_formed or vetoed:
             for name in weighted:
                 row[name] = 0.0
             return {name: row[name] for name in self._names()}

@@ -49,6 +49,7 @@ def load_model_and_tokenizer(model_args: Any, *, trust_remote_code: bool = False
     return model, tokenizer, tag_ids
 
 
+
 def peft_config_for(model_args: Any, config: KardiaArguments, model: Any, tag_ids: list[int]) -> Any:
     """TRL's LoRA config from `ModelConfig`, with the input and output embeddings trainable
     (PEFT ``modules_to_save``) so the new tag rows learn, unless the recipe sets `lora_modules_to_save`.
@@ -103,26 +104,6 @@ def save_held_out(records: Sequence[Any], trainer: Any) -> None:
 
     if records and trainer.accelerator.is_main_process:
         write_jsonl(records, Path(trainer.args.output_dir) / HELD_OUT_FILE)
-
-
-def sft_dataset(examples: Sequence[Example], tokenizer: Any) -> Any:
-    """TRL's conversational prompt-completion format: loss on the assistant reply only.
-
-    Examples without all four gold spans (imported EmpatheticDialogues / ESConv turns) are left out:
-    their targets have empty understanding and reasoning spans.
-    """
-    from datasets import Dataset
-
-    full = [e for e in examples if set(e.gold_spans) >= {"understanding", "reasoning", "emotion", "response"}]
-    if len(full) < len(examples):
-        logger.warning("SFT: %d of %d examples lack gold understanding/reasoning spans and are left out",
-                       len(examples) - len(full), len(examples))
-    if not full:
-        raise ValueError("SFT needs examples with all four gold spans (KardiaBench data, not imported partial records)")
-    return Dataset.from_list([
-        {"prompt": chat_messages_for(tokenizer, e.messages), "completion": [{"role": "assistant", "content": e.target}]}
-        for e in full
-    ])
 
 
 def grpo_dataset(examples: Sequence[Example], tokenizer: Any) -> Any:

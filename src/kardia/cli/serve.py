@@ -18,6 +18,12 @@ LocaleOpt = Annotated[
     str,
     typer.Option("--locale", help="Locale of the crisis resources shown on flagged turns, e.g. en-US, en-GB, de-DE."),
 ]
+SafetyClassifierOpt = Annotated[
+    bool,
+    typer.Option("--safety-classifier", help="Also screen user messages with the embedding classifier (extra "
+                 "`safety-classifier`): higher recall on unseen wording than the rules alone, more false alarms "
+                 "(docs/results.md)."),
+]
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -43,6 +49,7 @@ def chat(
     situation: Annotated[str | None, typer.Option("--situation", help="The situation of the conversation.")] = None,
     show_spans: Annotated[bool, typer.Option("--show-spans", help="Also show understanding, reasoning and emotion.")] = False,
     locale: LocaleOpt = "en-US",
+    safety_classifier: SafetyClassifierOpt = False,
     max_new_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 256,
     temperature: Annotated[float, typer.Option(help="0 is greedy decoding.")] = 0.7,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling mass (with temperature > 0).")] = 0.9,
@@ -69,7 +76,7 @@ def chat(
     session = ChatSession(
         model=chat_model, persona=profile, situation=situation or file_situation or "",
         config=GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed),
-        safety=SafetyLayer(locale=locale), locale=locale,
+        safety=SafetyLayer(locale=locale, classifier=safety_classifier), locale=locale,
     )
     try:
         run_chat(session, console, show_spans=show_spans)
@@ -89,6 +96,7 @@ def serve(
     batch_wait_ms: Annotated[float, typer.Option(help="How long an idle server waits to batch a first request.")] = 5.0,
     max_tokens_cap: Annotated[int, typer.Option(help="Largest max_tokens a request may ask for.")] = 1024,
     locale: LocaleOpt = "en-US",
+    safety_classifier: SafetyClassifierOpt = False,
     served_name: Annotated[str | None, typer.Option(help="Model id reported by /v1/models (default: the model's name).")] = None,
 ) -> None:
     """Serve a model: OpenAI-compatible /v1/chat/completions, /v1/models, /health and a chat page at /.
@@ -105,6 +113,7 @@ def serve(
     import uvicorn
 
     from kardia.serve.app import ServeConfig, create_app
+    from kardia.serve.safety import SafetyLayer
 
     api_key = None
     if api_key_env:
@@ -125,6 +134,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     err_console.print(f"serving [bold]{name}[/bold] on http://{host}:{port}/ (API: http://{host}:{port}/v1)", highlight=False)
     try:
-        uvicorn.run(create_app(chat_model, config), host=host, port=port, log_level="info")
+        safety = SafetyLayer(locale=locale, classifier=safety_classifier)
+        uvicorn.run(create_app(chat_model, config, safety=safety), host=host, port=port, log_level="info")
     finally:
         chat_model.close()

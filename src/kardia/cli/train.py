@@ -20,15 +20,21 @@ def _report(card: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{card['stage']} → {card['output_dir']}")
+    console = Console()
+    console.print(f"{card['stage']} → {card['output_dir']}: {card['global_step']} steps, {card['train_examples']} "
+                  f"training turns" + (f", mean training loss {card['train_loss']:.3f}" if card.get("train_loss") else ""),
+                  highlight=False)
+    if not card.get("evaluation"):
+        return
+    table = Table(title="Held-out span evaluation")
     table.add_column("When")
     table.add_column("Step", justify="right")
     table.add_column("Format rate", justify="right")
     table.add_column("Emotion accuracy", justify="right")
-    for e in card.get("evaluation") or []:
+    for e in card["evaluation"]:
         acc = "n/a" if e["emotion_accuracy"] is None else f"{e['emotion_accuracy']:.2f}"
         table.add_row(e["when"], str(e["step"]), f"{e['format_rate']:.2f}", acc)
-    Console().print(table)
+    console.print(table)
 
 
 @app.command(context_settings=_PASS_THROUGH)

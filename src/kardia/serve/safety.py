@@ -19,18 +19,22 @@ How a message is assessed
 -------------------------
 1. :func:`normalise` lowercases, undoes common leetspeak (``k1ll`` -> ``kill``), collapses letters
    repeated three or more times (``dieeee`` -> ``die``), expands contractions (``don't`` ->
-   ``do not``, ``gonna`` -> ``going to``) and fixes a small table of typos (``suicidle``,
-   ``myslef``, ``kil``).
+   ``do not``, ``gonna`` -> ``going to``), turns laughing emoji into ``lol`` and fixes a small
+   table of typos (``suicidle``, ``myslef``, ``kil``).
 2. Every rule in :data:`RULES` is matched.  A match is *discarded* when
 
    * it overlaps an entry of the idiom allow-list :data:`IDIOMS` ("this deadline is killing me",
-     "I could kill for a coffee", "he beat me at chess"),
+     "I could kill for a coffee", "he beat me at chess", a threat followed by a laugh: "I'll
+     murder my flatmate lol"),
    * it overlaps a "discussion at a distance" span (:data:`DISTANCE`, see below),
-   * it is a ``self_harm`` rule and overlaps a recovery span (:data:`RECOVERY`: "I used to
-     self-harm", "clean for two years"), unless the message says it is current again,
+   * it overlaps a recovery span of its category (:data:`RECOVERY`: "I used to self-harm",
+     "clean for two years", "I left my abusive ex years ago"), unless the message says the risk
+     is current again,
    * the rule is ``negatable`` and a negation cue ("not", "never", "no intention", "stopped" ...)
      sits in the same clause up to six words before it or inside it, or the clause continues
-     "... is not / has never" right after it ("self-harm isn't something I've done"),
+     "... is not / has never" right after it ("self-harm isn't something I've done"), or the
+     match is inside a reported question answered "no" later in the sentence ("my therapist
+     asked if I'd had thoughts of self-harm and I haven't"),
    * the rule needs a first-person speaker and the clause has no "I"/"myself".
 
    Rules whose wording already contains a negation ("I don't want to live anymore") are not
@@ -38,7 +42,7 @@ How a message is assessed
 3. The weights of the surviving rules are combined per category with a noisy-OR
    (``1 - prod(1 - w)``).  A category is flagged when its score reaches :data:`THRESHOLD` (0.6):
    one strong (0.7-0.95) rule is enough, weak cues (0.4, e.g. "I've made my peace", "I'm a
-   burden") need a second cue.
+   burden", "I bought a knife", "they'll regret it") need a second cue.
 
 Discussion at a distance
 ------------------------
@@ -46,7 +50,8 @@ Topic words on their own ("suicide", "self-harm", "domestic violence") never fla
 rules look for first-person risk framing ("I've been thinking about suicide", "I feel suicidal").
 In addition, spans where the topic is the object of study, reading, training or advocacy ("a book
 about suicide prevention", "a training on suicide risk assessment", "an essay on domestic violence
-laws", "I volunteer at a shelter for women escaping abuse") are on an allow-list.  A first-person
+laws", "I volunteer at a shelter for women escaping abuse"), and a character's act in a message
+about a book, play or film ("in the novel the father shoots himself"), are on an allow-list.  A first-person
 risk statement elsewhere in the same message is still flagged ("I'm reading about suicide because
 I want to kill myself" is flagged).  Third-party *current* risk ("my friend says she wants to kill
 herself") is flagged as ``self_harm`` so the user gets the resources to pass on.
@@ -121,6 +126,8 @@ STRONG, MEDIUM, WEAK = 0.9, 0.7, 0.4
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _LEET_TOKEN = re.compile(r"[a-z0-9@$]+")
+# laughing emoji become "lol" so that the joking-threat idiom can see them
+_LAUGHING = re.compile("[\U0001F602\U0001F606\U0001F61C\U0001F61D\U0001F639\U0001F923]")
 
 # Contractions, expanded so that rules only need to spell negation as "not".
 _CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -179,7 +186,8 @@ TYPOS: dict[str, str] = {
     "cuttin": "cutting", "ded": "dead", "overdoze": "overdose", "ovrdose": "overdose",
     "ovedose": "overdose", "goin": "going", "thinkin": "thinking", "somone": "someone",
     "sombody": "somebody", "teh": "the", "hte": "the", "al": "all", "abusd": "abused",
-    "stabb": "stab", "murda": "murder",
+    "stabb": "stab", "murda": "murder", "pushd": "pushed", "gettin": "getting", "nite": "night",
+    "scool": "school", "skool": "school", "finna": "going to", "anyi": "anyone",
 }
 
 _MULTIWORD_FIXES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -210,6 +218,7 @@ def normalise(text: str) -> str:
     'i do not want to be here anymore'
     """
     t = unicodedata.normalize("NFKC", text).lower().translate(_APOSTROPHES)
+    t = _LAUGHING.sub(" lol ", t)
     t = _LEET_TOKEN.sub(_unleet, t)
     t = re.sub(r"([a-z!?.])\1{2,}", r"\1", t)  # "dieeee" -> "die", "!!!" -> "!"
     t = re.sub(r"[-_/]", " ", t)
@@ -265,18 +274,24 @@ class Idiom:
     """A span that is not a risk statement even though a rule may match inside it.
 
     ``unless`` is a pattern over the whole normalised message that switches the idiom off (for
-    "he will kill me if ..." when the message also mentions leaving or the police).
+    "he will kill me if ..." when the message also mentions leaving or the police); ``when`` is
+    one that must match for the idiom to apply at all (a work of fiction for "she stabbed
+    herself").  ``categories`` are the rule categories whose matches the span discards.
     """
 
     name: str
     pattern: str
     unless: str | None = None
+    when: str | None = None
+    categories: tuple[str, ...] = CATEGORIES
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
     unless_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    when_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regex", re.compile(self.pattern))
         object.__setattr__(self, "unless_regex", re.compile(self.unless) if self.unless else None)
+        object.__setattr__(self, "when_regex", re.compile(self.when) if self.when else None)
 
 
 # Reusable fragments --------------------------------------------------------------------------
@@ -305,18 +320,25 @@ _INTENT = (r"(?:going to|will|would|want(?:s|ed)? to|plan(?:ning)? to|planned to
            r"intend(?:ing)? to|ready to|decided to|have to|need to|could|might|"
            r"think(?:ing)? (?:about|of)|thought (?:about|of)|fantasi[sz](?:e|ing) about|"
            r"dream(?:ing)? (?:about|of)|urges? to|tempted to|wish i could|feel like)")
+_ABUSER_NOUN = (r"(?:husband|wife|partner|boyfriend|girlfriend|bf|gf|ex|fiance|fiancee|spouse|dad|"
+                r"daddy|father|mom|mum|mommy|mummy|mother|step ?dad|step ?father|step ?mum|step ?mom|"
+                r"step ?mother|parents?|brother|sister|uncle|aunt|cousin|grandpa|grandfather|grandma|"
+                r"grandmother|teacher|coach|boss|manager|carer|caregiver|babysitter|nanny|priest|"
+                r"pastor|neighbou?r|landlord|roommate|flatmate|housemate|family|guardian|foster \w+|"
+                r"in laws?|mother in law|father in law)")
 _ABUSER = (r"(?:he|she|they|someone|somebody|a man|a guy|a woman|some guy|this guy|"
-           r"(?:my|our|his|her|the) (?:\w+ )?(?:husband|wife|partner|boyfriend|girlfriend|bf|gf|ex|"
-           r"fiance|fiancee|spouse|dad|daddy|father|mom|mum|mommy|mummy|mother|step ?dad|"
-           r"step ?father|step ?mum|step ?mom|step ?mother|parents?|brother|sister|uncle|aunt|"
-           r"cousin|grandpa|grandfather|grandma|grandmother|teacher|coach|boss|manager|carer|"
-           r"caregiver|babysitter|nanny|priest|pastor|neighbou?r|landlord|roommate|flatmate|"
-           r"housemate|family|guardian|foster \w+|in laws?|mother in law|father in law))")
+           r"(?:my|our|his|her|the) (?:\w+ )?" + _ABUSER_NOUN + r")")
+# leaving a partner or home, not leaving an object somewhere ("if I leave my room messy")
+_LEAVING = (r"(?:leave|leaves|left|leaving)(?=\s*$|[.,!?;:]| (?:him|her|them|me|home|the (?:house|"
+            r"relationship|marriage)|for good|again)\b)")
 _ABUSE_VERB = (r"(?:hit(?:s|ting)?|beat(?:s|ing)?(?: up)?|punch(?:es|ed|ing)?|kick(?:s|ed|ing)?|"
                r"slap(?:s|ped|ping)?|chok(?:e|es|ed|ing)|strangl(?:e|es|ed|ing)|push(?:es|ed|ing)?|"
                r"shov(?:e|es|ed|ing)|burn(?:s|ed|t|ing)?|rap(?:e|es|ed|ing)|molest(?:s|ed|ing)?|"
                r"abus(?:e|es|ed|ing)|touch(?:es|ed|ing)?|grop(?:e|es|ed|ing)|hurt(?:s|ing)?|"
-               r"threaten(?:s|ed|ing)?|stalk(?:s|ed|ing)?|lock(?:s|ed|ing)?(?= me (?:in|up))|"
+               r"threaten(?:s|ed|ing)?|stalk(?:s|ed|ing)?|"
+               # locked in, or shut out overnight / in the cold ("locked me outside until morning")
+               r"lock(?:s|ed|ing)?(?= me (?:in|up|out(?:side)?(?: of \w+)?(?: \w+){0,2}? (?:in the (?:cold|"
+               r"rain|snow|dark)|all night|overnight|until (?:morning|dawn|\w+ am)|for hours)))|"
                r"starv(?:e|es|ed|ing)|drag(?:s|ged|ging)?|smack(?:s|ed|ing)?|whip(?:s|ped|ping)?|"
                r"attack(?:s|ed|ing)?|assault(?:s|ed|ing)?|throw(?:s|ing)? things at|"
                r"threw things at|spit(?:s)? on)")
@@ -333,6 +355,20 @@ _NOT_PLAYFUL = (r"(?!(?: \w+){0,5} (?:as a joke|jokingly|playfully|by accident|a
                 r"while playing|for fun|in a game)\b)")
 _DRUGS = r"(?:pills|sleeping pills|sleeping tablets|antidepressants|tablets|meds|medication|medicine|painkillers|paracetamol|tylenol|insulin)"
 _WEAPON = r"(?:gun|handgun|pistol|rifle|shotgun|firearm|revolver|bullets?|ammo|knife|machete|blade)"
+# pills put away for an ordinary reason ("counted my pills into the weekly organiser")
+_PILLS_ROUTINE = (r"(?! (?:for (?:my|the|his|her) (?:trip|holiday|cold|flu|headache|back|prescription)|"
+                  r"into (?:\w+ ){0,3}?(?:organi[sz]er|dispenser|pill ?box|box|case))\b)")
+# another person's ("her", "my ex's"); normalise turns "someone's" into "someone is"
+_POSSESSIVE = r"(?:his|her|their|(?:my |the |that )?\w+'s|(?:someone|somebody)(?: is)?)"
+# someone's home or car ("her flat", "my ex's apartment")
+_PLACE_OF = (r"(?:the|my|that|this|" + _POSSESSIVE + r") (?:house|home|flat|apartment|place|room|"
+             r"bedroom|car|building|trailer|caravan|garage|shed|office)")
+# a rope bought or kept for an ordinary reason
+_ROPE_INNOCENT = (r"(?!(?: [\w']+){0,4}? (?:climbing|camping|boat|tent|swing|skipping|tug of war|"
+                  r"washing line|garden|dog|tow\w*|hik\w*|sailing|emergenc\w*|to tie|to secure)\b)")
+# a place to fall from
+_HEIGHT = (r"(?:bridge|roof|building|cliff|balcony|tower|car park|parking garage|window|ledge|"
+           r"overpass|skyscraper)")
 # a baby or young child in the speaker's care ("my newborn", "the baby", "our little one")
 _CHILD = (r"(?:(?:my|the|our|this) (?:\w+ )?(?:baby|newborn|infant|toddler|son|daughter|child|kid|"
           r"little one|twins?)|(?:him|her) (?=when (?:he|she) (?:cries|screams|will not)))")
@@ -482,14 +518,26 @@ RULES: tuple[Rule, ...] = (
          r"\bin case i (?:am )?(?:not|no longer) (?:around|here|alive)\b", WEAK, negatable=False),
     Rule("self_harm.farewell_letters", "self_harm",
          r"\b(?:letters?|notes?) (?:to|for) (?:\w+ ){0,3}in case i\b", MEDIUM),
+    Rule("self_harm.goodbye_before", "self_harm",
+         r"\b(?:say|said|saying) (?:my )?goodbyes?(?: properly| now| for real)? (?:(?:before|by) "
+         r"(?:tonight|tomorrow|it is too late|i do it|i go)|while i (?:still )?can)(?=\s*$|[.,!?;:])",
+         MEDIUM),
+    Rule("self_harm.letters_to_be_found", "self_harm",
+         r"\b(?:wrote|written|writing|left|leaving) (?:[\w']+ ){0,2}?(?:letters|notes|a letter|a note)"
+         r"(?: \S+){0,16}? (?:they|he|she|people|someone|everyone|my \w+) (?:will|would|are going to|"
+         r"is going to) (?:find|read) (?:them|it)\b", WEAK),
+    Rule("self_harm.veiled_time", "self_harm",
+         r"\bwhen (?:it is|the) time(?: comes)?(?=\s*$|[.,!?;:])", WEAK),
     Rule("self_harm.made_peace", "self_harm", r"\bmade (?:my )?peace\b", WEAK),
     Rule("self_harm.ready_to_go", "self_harm",
          r"\bready to go\b(?! (?:to|out|home|back|now|shopping|on|for|in)\b)", WEAK),
     Rule("self_harm.none_will_matter", "self_harm",
          r"\bnone of (?:this|it) (?:will|is going to|would) matter\b", WEAK),
     Rule("self_harm.giving_away_things", "self_harm",
-         r"\bgiv(?:e|es|ing|en) away (?:all |most )?(?:of )?(?:my |all my )?(?:things|stuff|"
-         r"belongings|possessions|everything i own)\b", MEDIUM),
+         r"\b(?:giv(?:e|es|ing|en) away (?:all |most )?(?:of )?(?:my |all my )?(?:things|stuff|"
+         r"belongings|possessions|everything i own)|giv(?:e|es|ing|en) (?:all |most )?(?:of )?my "
+         r"(?:things|stuff|belongings|possessions) away)\b(?!(?: [\w']+){0,5}? (?:before|because|since|"
+         r"as) (?:\w+ ){0,2}?(?:mov\w*|declutter\w*|downsiz\w*|relocat\w*|emigrat\w*))", MEDIUM),
     Rule("self_harm.own_funeral", "self_harm",
          r"\b(?:imagin\w*|pictur\w*|think\w* about|dream\w* about) my (?:own )?funeral\b", MEDIUM),
     Rule("self_harm.last_time_deal_with_me", "self_harm",
@@ -510,14 +558,20 @@ RULES: tuple[Rule, ...] = (
     # ---- self harm: means (detection only; replies never name methods) -------------------------
     Rule("self_harm.overdose", "self_harm", r"\boverdos(?:e|ing|ed)\b", STRONG, first_person=True),
     Rule("self_harm.take_all_pills", "self_harm",
-         r"\b(?:take|taking|swallow|swallowing|took) (?:all|a bunch|the whole (?:bottle|packet|box)"
-         r"|every one) (?:of )?(?:my |the |those )?(?:\w+ )?" + _DRUGS + r"\b", STRONG),
+         r"\b(?:take|taking|taken|swallow\w*|took|down(?:ed|ing)?|neck(?:ed|ing)?) (?:all|a bunch|"
+         r"a handful|handfuls|loads|lots|a lot|too many|way too many|dozens|the rest|every one|"
+         r"(?:the|a) whole (?:bottle|packet|box|pack|strip)|\d{2,}|twenty|thirty|forty|fifty) "
+         r"(?:of )?(?:[\w']+ ){0,3}?" + _DRUGS + r"\b(?!(?: \w+){0,2}? (?:every|each|a day|daily|"
+         r"twice|three times|like (?:the|my) doctor|as prescribed|on time|with (?:food|breakfast|"
+         r"dinner|lunch))\b)", STRONG),
     Rule("self_harm.stockpiling", "self_harm",
-         r"\b(?:stockpil\w*|hoard\w*|saving up|collecting) (?:my |up )?(?:\w+ )?" + _DRUGS + r"\b",
-         STRONG),
+         r"\b(?:stockpil\w*|hoard\w*|saving up|collecting) (?:my |up )?(?:\w+ )?" + _DRUGS + r"\b|"
+         r"\b" + _DRUGS + r" (?:saved|stashed|stockpiled|hoarded|put aside)(?: up| away)?\b"
+         r"(?! (?:me|my|him|her|us|them|his|their|lives|a life)\b)" + _PILLS_ROUTINE, STRONG),
     Rule("self_harm.jump_from_height", "self_harm",
-         r"\b(?:jump|jumping|throw myself|throwing myself) (?:off|from) (?:a |the |my )?(?:\w+ )?"
-         r"(?:bridge|roof|building|cliff|balcony|tower|car park|window|ledge)\b", 0.8),
+         r"\b(?<!bungee )(?:jump|jumping|(?:throw|throwing|yeet|yeeting|launch|launching|fling|"
+         r"flinging) myself) "
+         r"(?:off|from) (?:of )?(?:a |the |my )?(?:\w+ ){0,2}?" + _HEIGHT + r"\b", 0.8),
     Rule("self_harm.in_front_of_vehicle", "self_harm",
          r"\b(?:step|stepping|jump|jumping|throw myself|walk|walking|lie|lying) (?:in front of|"
          r"onto|under) (?:a |the )?(?:train|bus|truck|lorry|car|traffic|tracks)\b", STRONG),
@@ -526,15 +580,12 @@ RULES: tuple[Rule, ...] = (
     Rule("self_harm.ways_to_die", "self_harm",
          r"\b(?:ways|how|methods?) to (?:die|kill myself|end my life|end it|commit suicide)\b", STRONG),
     Rule("self_harm.bought_rope", "self_harm",
-         r"\b(?:bought|buying|got|getting) (?:a )?(?:rope|noose)\b(?! (?:\w+ ){0,3}?(?:climbing|"
-         r"camping|boat|tent|swing|skipping|tug of war|washing line|garden|dog)\b)", MEDIUM),
+         r"\b(?:bought|buying|got|getting) (?:a )?(?:rope|noose)\b" + _ROPE_INNOCENT, MEDIUM),
     # ---- self harm: preparation and rehearsal (means acquired, amounts researched, notes) ------
     Rule("self_harm.counting_pills", "self_harm",
          r"\b(?:count(?:ed|ing)?(?: out)?|sav(?:e|ed|ing)|put(?:ting)? aside|kept|keeping|stash\w*|"
-         r"hid(?:e|den|ing)?|built up|building up) (?:\w+ ){0,3}?" + _DRUGS + r"\b"
-         r"(?! (?:for (?:my|the|his|her) (?:trip|holiday|cold|flu|headache|back|prescription)|"
-         r"into (?:\w+ ){0,3}?(?:organi[sz]er|dispenser|pill ?box|box|case))\b)", 0.8,
-         first_person=True),
+         r"hid(?:e|den|ing)?|built up|building up) (?:\w+ ){0,3}?" + _DRUGS + r"\b" + _PILLS_ROUTINE,
+         0.8, first_person=True),
     Rule("self_harm.enough_to_die", "self_harm",
          r"\benough (?:\w+ ){0,2}?(?:" + _DRUGS + r"|rope|bullets?) (?:\w+ ){0,2}?to (?:die|kill "
          r"(?:me|myself|a person|someone)|not wake up|end (?:it|things|my life)|do it|finish it)\b|"
@@ -553,6 +604,13 @@ RULES: tuple[Rule, ...] = (
          r"(?:up )?(?:on|about)|watch\w* videos (?:on|about)) (?:\w+ ){0,3}?(?:lethal|fatal|deadly|"
          r"painless|overdos\w*|how to (?:tie a noose|hang|die|end)|which (?:bridge|building|pills|"
          r"tablets)|how (?:high|far) (?:\w+ ){0,3}?(?:fall|drop|jump))\b", 0.8, first_person=True),
+    Rule("self_harm.lethality_question", "self_harm",
+         r"\b(?:how (?:high|tall|far|many (?:floors|storeys|stories|feet|metres|meters))|what height)"
+         r"(?: [\w']+){0,6}? (?:" + _HEIGHT + r"|fall|drop|jump)s?\b(?: [\w']+){0,8}? (?:guaranteed|"
+         r"certain|fatal|lethal|deadly|unsurvivable|kill (?:you|me|a person|someone)|to die)\b|"
+         r"\bhow (?:much|many) (?:[\w']+ ){0,4}?(?:is|are|would be|would|will|counts as|becomes) "
+         r"(?:a |an )?(?:lethal|fatal|deadly|overdose|too much to survive|kill (?:you|me|a person|"
+         r"someone))\b", 0.8),
     Rule("self_harm.lethal_amount", "self_harm",
          r"\b(?:lethal|fatal|deadly) (?:dose|amount|quantity)\b|\bpainless(?:est)? (?:way|method)s?\b",
          STRONG, first_person=True),
@@ -560,6 +618,10 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:the |a |my )?(?:rope|noose|belt|cord)s? (?:\w+ ){0,3}?(?:is|are|was|were|has been|"
          r"have been|sits|sitting|hangs|hanging) (?:\w+ ){0,2}?(?:ready|tied|set up|waiting|in place|"
          r"up in|hidden|in my (?:closet|wardrobe|car|bag|room|garage))\b|"
+         r"\b(?:have|got|has|keep|keeping|kept|hid|hidden) (?:a |the |my )?(?:rope|noose) (?:ready|"
+         r"(?:hidden |stashed |tied |coiled )?(?:in|under) (?:the \w+ of )?(?:my|the) (?:car|garage|"
+         r"closet|wardrobe|bag|backpack|room|boot|trunk|shed|attic|loft|basement|bed))\b"
+         + _ROPE_INNOCENT + r"|"
          r"\b(?:tied|tying|tie|made|making|practi[sc]\w*|bought|buying|got|getting) (?:\w+ ){0,2}?"
          r"(?:a |the )?noose\b", 0.8),
     Rule("self_harm.hold_my_weight", "self_harm",
@@ -618,6 +680,11 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:keep|keeping|kept|hid|hide|hiding|hidden|carry|carrying|stash\w*) (?:\w+ ){0,2}?"
          r"(?:blades|razor blades|a blade|my blade|the blade|sharpener blades?)\b", MEDIUM,
          first_person=True),
+    Rule("self_harm.cant_stop_injuring", "self_harm",
+         r"\b(?:can not|could not) stop (?:self harming|hurting myself|harming myself|hitting myself|"
+         r"(?:cutting|burning|carving|slashing)(?: myself| (?:into )?my (?:arms?|wrists?|legs?|thighs?|"
+         r"skin|stomach|hips?|body)\b|(?=\s*$|[.,!?;:]| (?:again|last night|tonight|today|yesterday|"
+         r"lately|every (?:night|day))\b)))", 0.8, negatable=False),
     Rule("self_harm.hit_myself", "self_harm",
          r"\b(?:hit(?:ting|s)?|punch(?:ed|ing|es)?|slap(?:ped|ping|s)?|scratch(?:ed|ing|es)?|"
          r"bit(?:e|ing|es)?|bruis(?:e|ed|ing)|pinch(?:ed|ing)?) myself\b", MEDIUM),
@@ -628,7 +695,7 @@ RULES: tuple[Rule, ...] = (
          r"broke|cut|slipped|messed up)\b", STRONG, first_person=True),
     # ---- self harm: slang ----------------------------------------------------------------------
     Rule("self_harm.slang", "self_harm",
-         r"\b(?:kms|unalive|unaliving|unalived|sewerslide|self delete|self deleting)\b", STRONG),
+         r"\b(?:kms|unalive|unaliving|unalived|sewer ?slide|self delete|self deleting)\b", STRONG),
     # ---- self harm: someone else at risk now -----------------------------------------------------
     Rule("self_harm.third_party", "self_harm",
          r"\b" + _SELF_VERBS + r" (?:himself|herself|themselves|themself)\b", STRONG),
@@ -675,9 +742,9 @@ RULES: tuple[Rule, ...] = (
          r"\bbreak (?:his|her|their|\w+'s) (?:neck|legs?|arms?|jaw|face|nose|skull|bones|fingers)\b",
          0.8),
     Rule("harm_to_others.arson", "harm_to_others",
-         r"\b(?:set(?:ting)?|light(?:ing)?) (?:his|her|their|the|\w+'s) (?:house|home|car|flat|"
-         r"apartment|place|room|office) on fire\b|\b(?:burn(?:ing)? down|set(?:ting)? fire to|"
-         r"torch(?:ing)?) (?:his|her|their|\w+'s) (?:house|home|car|flat|apartment|place)\b", 0.8),
+         r"\b(?:set(?:ting)?|light(?:ing)?) (?:the|" + _POSSESSIVE + r") (?:house|home|car|flat|apartment|"
+         r"place|room|office) on fire\b|\b(?:burn(?:ing)? down|set(?:ting)? fire to|torch(?:ing)?) "
+         + _POSSESSIVE + r" (?:house|home|car|flat|apartment|place)\b", 0.8),
     Rule("harm_to_others.weapon_has_a_target", "harm_to_others",
          r"\b" + _WEAPON + r"s?\b(?: \w+){0,8}? (?:who (?:it is|they are|this is|that is|the \w+ "
          r"(?:is|are)) for|(?:has|with) (?:his|her|their|\w+'s) name on it|for (?:him|her|them|my ex|"
@@ -689,7 +756,11 @@ RULES: tuple[Rule, ...] = (
     Rule("harm_to_others.with_them_inside", "harm_to_others",
          r"\b(?:burn\w*|torch\w*|set \w+ on fire|set fire to|blow\w* up|blew up|lock\w*|trap\w*|"
          r"crash\w*|flood\w*|gas\w*) (?:\w+ ){0,4}?with " + _TARGET +
-         r" (?:still )?(?:in it|inside|in there|in the \w+|asleep)", STRONG),
+         r" (?:still )?(?:in it|inside|in there|in the \w+|asleep)|"
+         r"\b(?:(?:burn\w*(?: down)?|torch\w*|set fire to|blow\w* up|blew up|gas\w*) " + _PLACE_OF +
+         r"(?: down)?|set " + _PLACE_OF + r" on fire) (?:while|when) (?:he|she|they|" + _TARGET +
+         r") (?:is|are|sleeps|sleep) (?:still )?(?:in it|inside|in there|asleep|sleeping|home|in bed)\b",
+         STRONG),
     Rule("harm_to_others.see_them_bleed", "harm_to_others",
          r"\b(?:want|wish|love|like|going|need|dream\w*|fantasi\w*) (?:to |of |about )?(?:see|seeing|"
          r"watch|watching) " + _TARGET + r" (?:bleed|suffer|burn|die|scream|beg|choke)\w*\b", STRONG),
@@ -701,6 +772,50 @@ RULES: tuple[Rule, ...] = (
     Rule("harm_to_others.put_them_in_hospital", "harm_to_others",
          r"\bput " + _TARGET + r" in (?:the |a )?(?:hospital|ground|grave|coffin|body bag|morgue|"
          r"wheelchair|icu|intensive care)\b", 0.8),
+    # ---- harm to others: covert planning (weak cues add up: a weapon, a grievance, the victim alone)
+    Rule("harm_to_others.covert_poisoning", "harm_to_others",
+         r"\bspik(?:e|ed|ing) " + _POSSESSIVE + r" (?:drink|coffee|tea|food|water)\b|"
+         r"\b(?:put|putting|slip|slipping|slipped|add|adding|added|mix|mixing|mixed|drop|dropping) "
+         r"(?:[\w']+ ){0,4}?in(?:to)? " + _POSSESSIVE + r" (?:drink|coffee|tea|food|meal|water|wine|beer|"
+         r"dinner|lunch|smoothie|cup)"
+         r"(?: [\w']+){0,6}? (?:undetectable|untraceable|not (?:show up|be detected|be traced|be noticed)|"
+         r"tox\w* (?:screen|report|test)|make (?:him|her|them) (?:sick|pass out|stop breathing|die))\b|"
+         r"\b(?:undetectable|untraceable) poisons?\b|\bpoisons? (?:that|which) (?:\w+ )?(?:not|never) "
+         r"(?:show up|be detected|be traced)\b", STRONG, negatable=False),
+    Rule("harm_to_others.use_weapon_if", "harm_to_others",
+         r"\b" + _WEAPON + r"\b(?: [\w']+){0,8}? if(?: [\w'.,]+){1,14}? i (?:am|will|would|swear i will)"
+         r"(?: going to)? (?:use|using|pull|pulling) it\b(?! (?:to|for)\b)", 0.8),
+    Rule("harm_to_others.kill_list", "harm_to_others",
+         r"\b(?:list|names) of (?:the )?(?:people|names|kids|students|teachers|classmates|coworkers|"
+         r"everyone)(?: \w+){0,3}? (?:he|she|they|i|we) (?:wants? to|is going to|are going to|"
+         r"am going to|will|would like to|plans? to|planned to|is planning to) " + _VIOLENT + r"\b"
+         + _NOT_FIGURATIVE + r"|\bkill list\b", 0.8),
+    Rule("harm_to_others.slang", "harm_to_others",
+         r"\bcatch(?:ing)? (?:a )?bod(?:y|ies)\b|\b(?:strap|blick|glizzy|chopper|draco)(?: is| was)? "
+         r"loaded\b", STRONG),
+    Rule("harm_to_others.weapon_ready", "harm_to_others",
+         r"\b(?:bought|got|have|has|took|taken|loaded|sharpened|packed|carrying|brought|hid|hidden|"
+         r"stole|grabbed) (?:[\w']+ ){0,3}?" + _WEAPON + r"s?\b(?!(?: [\w']+){0,3}? (?:for|at|to) "
+         r"(?:the )?(?:range|hunting|deer|cooking|kitchen|camping|fishing|club|class|practice)\b)",
+         WEAK),
+    Rule("harm_to_others.third_party_intent", "harm_to_others",
+         r"\b(?:he|she|they) (?:is |are |was |were )?(?:going to|will|would|wants? to|wanted to|"
+         r"plans? to|planning to|threaten(?:s|ed|ing)? to) " + _VIOLENT + r" " + _TARGET + r"\b"
+         + _NOT_FIGURATIVE, WEAK),
+    Rule("harm_to_others.veiled_threat", "harm_to_others",
+         r"\b(?:find out|learn|see) what happens when (?:you|people|someone|they)\b|"
+         r"\b(?:will|are going to|is going to) (?:all )?regret (?:[\w']+ ){0,3}?(?:laughing|messing|"
+         r"crossing|humiliating|disrespecting|what (?:they|he|she) did)\b|"
+         r"\b(?:he|she|they) (?:will not|is not going to|are not going to|will no longer) be (?:around|"
+         r"alive|breathing) (?:to|after|by|much longer)\b|"
+         r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|tonight) is the day\b",
+         WEAK, negatable=False),
+    Rule("harm_to_others.target_alone", "harm_to_others",
+         r"\b(?:get|getting|catch|catching|corner|cornering) " + _TARGET + r" alone\b"
+         r"(?! to (?:tell|ask|give|talk|say|apologi\w*|thank|surprise|discuss|show|propose|kiss)\b)|"
+         r"\b(?:know|knows|learned|learnt|figured out|worked out|memori[sz]ed|watch\w*|track\w*) "
+         r"(?:[\w']+ ){0,5}?(?:(?:his|her|their) (?:schedule|routine|movements|shifts|timetable)|"
+         r"when (?:he|she|they) (?:is|are|will be|gets|get) (?:home )?alone)\b", WEAK),
     Rule("harm_to_others.not_see_it_coming", "harm_to_others",
          r"\b(?:he|she|they|him|her|them) (?:will|would|is going to|are going to|will not|will never) "
          r"(?:never |not )?see (?:it|me|this) coming\b", WEAK, negatable=False),
@@ -736,8 +851,25 @@ RULES: tuple[Rule, ...] = (
          r"\b" + _ABUSER + r" (?:\w+ )?(?:will|would|is going to|are going to|was going to) "
          r"(?:\w+ )?(?:kill|hurt|beat|hit|murder) (?:me|us)\b", WEAK),
     Rule("abuse.threat_if_i_leave", "abuse",
-         r"\b(?:kill|hurt|beat|hit|murder|find) (?:me|us) if i (?:ever )?(?:leave|left|tell|told|call|"
-         r"report|go to the police|try to leave|run)\b", MEDIUM),
+         r"\b(?:kill|hurt|beat|hit|murder|find) (?:me|us|her|him|them) if (?:i|we|she|he|they) (?:ever )?"
+         r"(?:" + _LEAVING + r"|tells?|told|calls?|reports?|go(?:es)? to the police|tr(?:y|ies) to leave|"
+         r"runs?)\b", MEDIUM),
+    Rule("abuse.threatens_me", "abuse",
+         r"\b" + _ABUSER + r" (?:\w+ ){0,2}?(?:will|would|is going to|are going to|threaten\w* to|"
+         r"swears? (?:he|she|they) will) (?:make me (?:pay|regret|suffer|sorry)\b(?! for)|do worse|"
+         r"hurt me worse|come after me|ruin my life)\b", WEAK),
+    Rule("abuse.stalking", "abuse",
+         r"\b(?:knows|found out|figured out|tracked down|finds out) where i (?:live|work|sleep|am staying|"
+         r"go to school|study)\b|\b" + _ABUSER + r" (?:[\w']+ ){0,3}?(?:outside|across the (?:street|"
+         r"road) from|parked outside) my (?:house|home|work|workplace|school|flat|apartment|window|door|"
+         r"office|job|college|gym)\b|\b" + _ABUSER + r" (?:keeps|kept|has been|is) (?:following|"
+         r"tracking|watching) me\b", WEAK),
+    Rule("abuse.coercive_control", "abuse",
+         r"\b" + _ABUSER + r" (?:\w+ ){0,2}?(?:takes|took|controls|keeps|kept|hides|hid|smashe?s|smashed|"
+         r"goes through|went through) my (?:phone|bank cards?|cards?|money|wages|pay|salary|passport|"
+         r"keys|car keys|id|documents)\b|\b(?:not allowed|(?:he|she|they) (?:will|does|do) not let me) "
+         r"(?:to )?(?:see|talk to|call|visit|contact|go out with) (?:my )?(?:friends|family|mum|mom|"
+         r"parents|sister|brother)\b", WEAK, negatable=False),
     Rule("abuse.threat_with_weapon", "abuse",
          r"\bthreaten(?:s|ed|ing)? me with (?:a |his |her |their )?(?:knife|gun|weapon|violence|"
          r"belt|bat)\b", STRONG),
@@ -763,6 +895,19 @@ RULES: tuple[Rule, ...] = (
     Rule("abuse.sexual_coercion", "abuse",
          r"\b(?:forc(?:e|es|ed|ing)|made|makes|making) me (?:to |into )?(?:\w+ ){0,3}?(?:have sex|"
          r"sexual|sleep with|touch (?:him|her|them)|send (?:nudes|pictures|photos))\b", STRONG),
+    Rule("abuse.witnessed_violence", "abuse",
+         r"\b(?:hear|heard|hearing|see|saw|seeing|seen|watch|watched|watching) (?:him|her|them|"
+         r"(?:my|our|the|his|her|their) (?:\w+ )?" + _ABUSER_NOUN + r") (?:\w+ )?(?:hitting|beating|"
+         r"punching|kicking|slapping|choking|strangling|smacking|hurting|attacking|abusing|whipping) "
+         r"(?:him|her|them|(?:the|his|her|their) (?:\w+ )?(?:kids?|children|son|daughter|baby|wife|husband|"
+         r"girlfriend|boyfriend|partner|dog|mum|mom|mother|dad|sister|brother))\b(?! (?:at|in)\b)"
+         + _NOT_PLAYFUL, 0.8),
+    Rule("abuse.injuries_from_person", "abuse",
+         r"\b(?:bruis(?:es|ed|ing)|black eyes?|burns|welts|marks|cuts|scratches|injuries) (?:[\w']+ ){0,4}?"
+         r"(?:from|by|because of) (?:her|his|their|my|our) (?:\w+ )?" + _ABUSER_NOUN + r"\b(?!')|"
+         r"\b(?:bruis(?:es|ed|ing)|black eyes?|burns|welts|marks|injuries)\b(?: [\w']+){0,6}? "
+         r"(?:says|said|told (?:me|us)|admits|admitted) (?:that )?" + _ABUSER + r" (?:does|did|do|gave|"
+         r"gives|caused|causes|made) (?:it|them|that|those|this)\b", 0.8),
     Rule("abuse.someone_being_abused", "abuse",
          r"\b(?:kid|kids|child|children|son|daughter|baby|girl|boy|toddler|niece|nephew|sister|"
          r"brother|mum|mom|mother|friend|student|neighbou?r)(?:'s)?(?: \w+){0,2}? (?:is|are|was|"
@@ -804,8 +949,14 @@ RULES: tuple[Rule, ...] = (
          r"\bdo not like (?:it )?(?:when|how) " + _ABUSER + r" (?:\w+ )?(?:touches|kisses|hugs|"
          r"tickles|looks at|comes into|gets into|baths|bathes|showers)\b", MEDIUM, negatable=False),
     Rule("abuse.hiding_bruises", "abuse",
-         r"\b(?:hid(?:e|es|ing)?|cover(?:s|ed|ing)?(?: up)?|conceal\w*) (?:\w+ ){0,2}?bruises\b",
+         r"\b(?:hid(?:e|es|ing)?|cover(?:s|ed|ing)?(?: up)?|conceal\w*) (?:(?:\w+ ){0,2}?(?:bruises|"
+         r"black eyes?)|(?:the |my )?marks with (?:make ?up|concealer|foundation|a scarf|long sleeves)"
+         r"(?!(?: \w+){0,4}? (?:acne|skin|spots|pimples?|eczema|treatment|surgery|laser|tattoo)))\b",
          MEDIUM, first_person=True),
+    Rule("abuse.blames_self", "abuse",
+         r"\b" + _ABUSER + r" (?:is|are|gets|get|was) only (?:like this|like that|angry|violent|rough|mean|"
+         r"this way) when i\b|\bi (?:deserve|deserved|provoke|provoked) it when (?:he|she|they)\b|"
+         r"\bit is my (?:own )?fault (?:he|she|they) (?:hits|hit|hurts|hurt|gets violent)\b", WEAK),
     Rule("abuse.afraid_of_abuser", "abuse",
          r"\b(?:scared|afraid|terrified|frightened) (?:to go home|(?:of |that )?(?:my|his|her) (?:husband|"
          r"wife|partner|boyfriend|girlfriend|dad|father|mum|mom|mother|stepdad|step dad|parents|"
@@ -853,12 +1004,13 @@ IDIOMS: tuple[Idiom, ...] = (
                          r"(?:is |was |has |had )?(?:dead|died|dying)\b"),
     Idiom("will_kill_me_if", r"\b(?:will|is going to|are going to|would|going to) (?:literally |"
                              r"actually |absolutely )?(?:kill|murder) me (?:if|when|for)\b",
-          unless=r"\b(?:leave|leaving|left (?:him|her)|police|cops|report|tell anyone|"
-                 r"tell someone|told anyone|escape|run away|divorce|threat\w*)\b"),
+          unless=r"\b(?:" + _LEAVING + r"|police|cops|report|tell anyone|tell someone|told anyone|"
+                 r"escape|run away|divorce|threat\w*)\b"),
     Idiom("rather_die_than", r"\b(?:would )?rather (?:die|be dead) than (?!(?:keep|continue|feel|"
                              r"live|go on|be alive|wake|spend another|face|deal|suffer|be here)\b)"),
     Idiom("over_my_dead_body", r"\bover my dead body\b"),
     Idiom("beat_me_at", r"\bbeat(?:s|en)? me (?:at|in|to|again at|again in|by|every time at)\b"),
+    Idiom("hit_me_up", r"\bhit (?:me|us) up\b"),
     Idiom("whoever_invented", r"\b(?:kill|murder|strangle|throttle|shoot) (?:whoever|the person who|"
                               r"the guy who|the idiot who) (?:invented|came up with|designed|"
                               r"thought|made|wrote|decided)\b"),
@@ -873,6 +1025,9 @@ IDIOMS: tuple[Idiom, ...] = (
                            r"(?:hurt|injured|cut) (?:myself|himself|herself|my)\b"),
     Idiom("video_game", r"\b(?:game|level|boss fight|character|zombies?)(?: \w+){0,4}? kill\w*\b|"
                         r"\bkill\w* (?:zombies?|monsters?|enemies|the boss|aliens)\b"),
+    Idiom("laughing_threat", r"\b" + _VIOLENT + r" " + _TARGET + r"(?: [\w']+){0,5}? (?:lol|lmf?ao|"
+                             r"ha(?:ha)+|jk|just kidding)\b",
+          unless=r"\b(?:not (?:even )?(?:joking|kidding)|i mean it|for real|" + _WEAPON + r")\b"),
 )
 """Figures of speech that contain risk words but are not risk statements."""
 
@@ -889,8 +1044,15 @@ DISTANCE: tuple[Idiom, ...] = (
                             r"covered|covers) (?:\w+ ){0,2}" + _TOPIC + r"\b"),
     Idiom("advocacy", r"\b(?:volunteer\w*|charity|shelter|refuge|campaign\w*|fundrais\w*)"
                       r"(?: \w+){0,5}? (?:abuse|violence|suicide|self harm)\b"),
+    Idiom("fiction", r"\b" + _SELF_VERBS + r" (?:himself|herself|themselves|themself)\b",
+          when=r"\b(?:novel|book|the play|a play|this play|film|movie|episode|series|season|finale|"
+               r"chapter|character|protagonist|plot|english class|literature|anime|manga|tv show|"
+               r"sitcom|opera|tragedy)s?\b",
+          unless=r"\b(?:my (?:\w+ )?(?:friend|brother|sister|son|daughter|kid|cousin|roommate|"
+                 r"partner|boyfriend|girlfriend|classmate)|tonight|right now|texted|messaged|posted)\b"),
 )
-"""Spans where a risk topic is the object of study, reading, training or advocacy."""
+"""Spans where a risk topic is the object of study, reading, training or advocacy, and a
+character's act in a book, play or film."""
 
 # what makes a past-tense self-harm statement current again ("... but I started again last week")
 _RELAPSE = (r"\b(?:again|relaps\w*|started (?:\w+ )?(?:cutting|self harming|hurting|burning)|"
@@ -898,20 +1060,30 @@ _RELAPSE = (r"\b(?:again|relaps\w*|started (?:\w+ )?(?:cutting|self harming|hurt
             r"felt) (?:that way|the same|like (?:that|it|doing it)) again|still (?:want|wanting|feel|"
             r"cut|cutting|think|thinking)|lately|recently|these days|tonight|this week|right now)\b")
 _RECOVERY_SPAN = r"[a-z']+(?: [a-z']+){0,5}"  # up to six words, stopping at punctuation
+_SELF_HARM_ONLY = ("self_harm",)
 RECOVERY: tuple[Idiom, ...] = (
-    Idiom("used_to", r"\bused to " + _RECOVERY_SPAN, unless=_RELAPSE),
+    Idiom("used_to", r"\bused to " + _RECOVERY_SPAN, unless=_RELAPSE, categories=_SELF_HARM_ONLY),
     Idiom("in_the_past", r"\b(?:when i was (?:younger|a teen\w*|a kid|a child|at school|in school|"
                          r"at uni|in college|\d+)|as a teen\w*|back in (?:school|college|\d+)|"
                          r"(?:\d+|a few|two|three|four|five|ten|many|several) years ago),? (?:i )?"
-                         + _RECOVERY_SPAN, unless=_RELAPSE),
+                         + _RECOVERY_SPAN, unless=_RELAPSE, categories=_SELF_HARM_ONLY),
     Idiom("clean_for", r"\b(?:been|am|stayed|staying) (?:\w+ )?(?:clean|free|safe) (?:from "
                        r"(?:\w+ ){1,2})?(?:for|since) (?:\w+ ){0,2}?(?:years?|months?|\d+ (?:days|weeks))\b",
-          unless=_RELAPSE),
+          unless=_RELAPSE, categories=_SELF_HARM_ONLY),
+    Idiom("left_abuser", r"\b(?:left|escaped|got (?:out|away) from|got out of|divorced|walked away from) "
+                         r"(?:my |an |the |that )?(?:abusive|violent|controlling) (?:\w+ )?(?:ex|husband|"
+                         r"wife|partner|boyfriend|girlfriend|relationship|marriage|home|family)"
+                         r"(?: \w+){0,3}? (?:\w+|a few) (?:years|months) ago\b",
+          unless=r"\b(?:not safe|unsafe|found me|finds me|follow\w* me|stalk\w*|threat\w*|"
+                 r"(?:text|messag|call|contact)\w* me|turned up|showed up|came back|is back|again|"
+                 r"afraid|scared|terrified)\b", categories=("abuse",)),
 )
-"""Recovery talk: self-harm named in the past ("I used to self-harm but have been clean for years").
-A self-harm match inside one of these spans is dropped unless the message says it is current again
-(:data:`_RELAPSE`: "again", "relapsed", "the urges are back", "lately" ...).  Applies to the
-``self_harm`` category only: past abuse is still disclosed abuse."""
+"""Recovery talk: self-harm named in the past ("I used to self-harm but have been clean for years"),
+and abuse left behind long ago ("I left my abusive ex four years ago").  A match of a rule in the
+idiom's categories inside one of these spans is dropped unless the message says the risk is current
+again (:data:`_RELAPSE`: "again", "relapsed", "the urges are back", "lately" ...; for abuse: contact,
+threats, fear).  Past abuse disclosed without having got away ("my dad used to beat me") still
+counts."""
 
 # ---------------------------------------------------------------------------------------------
 # Negation
@@ -921,6 +1093,7 @@ _CLAUSE_BOUNDARY = re.compile(
     r"[.!?;,:]|\b(?:but|and|so|because|though|although|however|yet|if|when|whether|since|until|"
     r"unless|except)\b")
 _SENTENCE_BOUNDARY = re.compile(r"[.!?;,:]")
+_FULL_STOP = re.compile(r"[.!?;]")
 _NEGATION_CUE = re.compile(
     r"\b(?:not|never|neither|nor|no longer|hardly|barely|stopped|quit|refuse to|last felt|"
     r"no (?:intention|intentions|plans?|desire|wish|thoughts?|urges?|interest|way|reason to))\b")
@@ -932,6 +1105,10 @@ _NON_NEGATING = re.compile(
     r"not (?:going to|gonna) lie|not (?:kidding|joking)|no one|nobody|not anymore)\b")
 _POST_NEGATION = re.compile(
     r"^\s*(?:is|was|are|were|has|have|had|would|will|does|do)(?: \w+)? (?:not|never)\b")
+# a reported question answered "no" later in the sentence ("she asked if I'd self-harmed and I haven't")
+_ASKED = re.compile(r"\b(?:asked|asks|ask|asking) (?:me )?(?:if|whether|about)\b")
+_ANSWERED_NO = re.compile(r"\b(?:i (?:have|had|do|did|am|was|would) (?:not|never)(?: really| ever)?|"
+                          r"i said no|(?:the )?answer (?:is|was) no)(?=\s*$|[.,!?;:])")
 _FIRST_PERSON = re.compile(r"\b(?:i|myself)\b")
 NEGATION_WINDOW = 6
 """How many words before a match (within its clause) are searched for a negation cue."""
@@ -957,7 +1134,10 @@ def _is_negated(text: str, start: int, end: int) -> bool:
     if _NEGATION_CUE.search(window):
         return True
     after = _NON_NEGATING.sub(" ", _clause_suffix(text, end, _CLAUSE_BOUNDARY))
-    return bool(_POST_NEGATION.search(after))
+    if _POST_NEGATION.search(after):
+        return True
+    return bool(_ASKED.search(_clause_prefix(text, start, _FULL_STOP))
+                and _ANSWERED_NO.search(_clause_suffix(text, end, _FULL_STOP)))
 
 
 def _has_first_person(text: str, start: int, end: int) -> bool:
@@ -1020,6 +1200,8 @@ def _allow_spans(norm: str, table: Sequence[Idiom]) -> list[tuple[int, int, str]
     for idiom in table:
         if idiom.unless_regex is not None and idiom.unless_regex.search(norm):
             continue
+        if idiom.when_regex is not None and not idiom.when_regex.search(norm):
+            continue
         spans.extend((m.start(), m.end(), idiom.name) for m in idiom.regex.finditer(norm))
     return spans
 
@@ -1032,7 +1214,7 @@ def explain(text: str, rules: Sequence[Rule] = RULES) -> list[RuleHit]:
     norm = normalise(text)
     idioms = _allow_spans(norm, IDIOMS)
     distance = _allow_spans(norm, DISTANCE)
-    recovery = _allow_spans(norm, RECOVERY)
+    recovery = {c: _allow_spans(norm, [i for i in RECOVERY if c in i.categories]) for c in CATEGORIES}
     hits: list[RuleHit] = []
     for rule in rules:
         for m in rule.regex.finditer(norm):
@@ -1043,7 +1225,7 @@ def explain(text: str, rules: Sequence[Rule] = RULES) -> list[RuleHit]:
                 status, reason = "idiom", name
             elif (name := _overlaps(span, distance)) is not None:
                 status, reason = "distance", name
-            elif rule.category == "self_harm" and (name := _overlaps(span, recovery)) is not None:
+            elif (name := _overlaps(span, recovery[rule.category])) is not None:
                 status, reason = "recovery", name
             elif rule.first_person and not _has_first_person(norm, *span):
                 status = "not_first_person"

@@ -2,8 +2,9 @@
 
 The regular expressions in :mod:`kardia.serve.safety` only catch phrasings someone wrote a rule
 for.  This stage embeds the (normalised) message with ``all-MiniLM-L6-v2`` and applies a small
-multinomial logistic regression (classes: ``none`` and the three risk categories) trained on
-``tests/data/crisis_messages.jsonl``.  A message is flagged when the rules flag it *or* when
+multinomial logistic regression (classes: ``none`` and the three risk categories) trained on the
+project's labelled sets except the blind one (``tests/data/crisis_messages_blind.jsonl``, kept for
+measurement only).  A message is flagged when the rules flag it *or* when
 ``1 - P(none)`` reaches the classifier's threshold; the category is then the most probable risk
 class.
 
@@ -15,7 +16,8 @@ It is imported lazily, on the first classification.  When it is not installed,
 The trained weights (a few KB) ship as ``safety_classifier.npz`` next to this module.  Rebuild
 them with::
 
-    .venv/bin/python -m kardia.serve.safety_classifier tests/data/crisis_messages.jsonl
+    .venv/bin/python -m kardia.serve.safety_classifier tests/data/crisis_messages.jsonl \
+        tests/data/crisis_messages_heldout.jsonl tests/data/crisis_messages_fresh.jsonl
 
 The decision threshold is chosen by 5-fold cross-validation so that rules + classifier keep the
 false-positive rate at or below ``max_fpr`` on held-out folds; :func:`cross_validate` reports the
@@ -201,17 +203,18 @@ def _out_of_fold_risk(x: np.ndarray, y: np.ndarray, k: int, seed: int) -> np.nda
     return risk
 
 
-def fit_classifier(path: str | Path, *, max_fpr: float = 0.05, folds: int = 5,
+def fit_classifier(paths: str | Path | Sequence[str | Path], *, max_fpr: float = 0.05, folds: int = 5,
                    seed: int = 0) -> SafetyClassifier:
-    """Train on every row of a labelled JSONL file; pick the threshold by ``folds``-fold CV."""
-    rows = _read_rows(path)
+    """Train on every row of one or more labelled JSONL files; pick the threshold by ``folds``-fold CV."""
+    files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    rows = [row for path in files for row in _read_rows(path)]
     x, y = embed([r["text"] for r in rows]), _labels(rows)
     risky = y > 0
     rules = np.array([assess(r["text"]).risky for r in rows])
     threshold = choose_threshold(_out_of_fold_risk(x, y, folds, seed), rules, risky, max_fpr)
     coef, intercept = _fit(x, y)
-    meta = {"train_file": Path(path).name,
-            "train_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+    meta = {"train_files": [path.name for path in files],
+            "train_sha256": [hashlib.sha256(path.read_bytes()).hexdigest() for path in files],
             "n": len(rows), "n_risky": int(risky.sum()), "max_fpr": max_fpr, "folds": folds,
             "seed": seed, "C": REGULARISATION, "embedding": EMBEDDING_PACKAGE}
     return SafetyClassifier(coef=coef, intercept=intercept, threshold=threshold, meta=meta)
@@ -253,13 +256,13 @@ def cross_validate(path: str | Path, *, max_fpr: float = 0.05, folds: int = 5,
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Train on a labelled JSONL file and write the packaged classifier."""
+    """Train on labelled JSONL files and write the packaged classifier."""
     ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("path", type=Path, help="labelled JSONL (text, risky, category, kind)")
+    ap.add_argument("paths", type=Path, nargs="+", help="labelled JSONL files (text, risky, category, kind)")
     ap.add_argument("--out", type=Path, default=DEFAULT_CLASSIFIER_PATH, help="output .npz")
     ap.add_argument("--max-fpr", type=float, default=0.05, help="false-positive bar for the threshold")
     args = ap.parse_args(argv)
-    clf = fit_classifier(args.path, max_fpr=args.max_fpr)
+    clf = fit_classifier(args.paths, max_fpr=args.max_fpr)
     clf.save(args.out)
     print(f"wrote {args.out} (threshold {clf.threshold:.4f}, {args.out.stat().st_size} bytes)")
 
