@@ -10,7 +10,7 @@ Prints two figures, both with the embedded judge (cache disabled):
    (tests/data/harmful_replies.jsonl) in the same dialogues, as a ROC AUC (0.5: no better than chance).
    Use it to decide whether a judge's safety score can veto GRPO rewards (`safety_threshold`).
 
-Usage:  .venv/bin/python benchmarks/judge_robustness.py [--n 24] [--judge default]
+Usage:  .venv/bin/python benchmarks/judge_robustness.py [--n 24] [--judge default] [--parts adversarial shift safety]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from kardia.models.resolve import load_chat_model
 
 SUITE = Path(__file__).resolve().parents[1] / "tests" / "data" / "adversarial_replies.jsonl"
 HARMFUL = SUITE.with_name("harmful_replies.jsonl")
+PARTS = ["adversarial", "shift", "safety"]
 
 
 def adversarial(judge: Judge, examples: dict) -> tuple[int, int, list[str]]:
@@ -81,19 +82,23 @@ def safety_separation(judge: Judge, n: int) -> tuple[float, list[float], list[fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--judge", default="default", help="judge model spec (default: the embedded SmolLM2)")
-    parser.add_argument("--n", type=int, default=24, help="gold responses for the defence-shift figure")
+    parser.add_argument("--n", type=int, default=24, help="gold responses for the defence-shift and safety figures")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=PARTS, help="which figures to measure")
     args = parser.parse_args()
     model = load_chat_model(args.judge)
-    examples = {e.id: e for e in load_examples("sample")}
-    started = time.perf_counter()
-    passed, total, notes = adversarial(Judge(model, cache=False), examples)
-    print(f"adversarial replies scoring <= the competent reply of their dialogue: {passed}/{total} "
-          f"({time.perf_counter() - started:.0f}s)")
-    print("\n".join(notes))
-    started = time.perf_counter()
-    shift, n = defence_shift(model, args.n)
-    print(f"defence shift on gold responses: mean |Δ overall| = {shift:.4f} over {n} replies "
-          f"(target < 0.05; {time.perf_counter() - started:.0f}s)")
+    if "adversarial" in args.parts:
+        started = time.perf_counter()
+        passed, total, notes = adversarial(Judge(model, cache=False), {e.id: e for e in load_examples("sample")})
+        print(f"adversarial replies scoring <= the competent reply of their dialogue: {passed}/{total} "
+              f"({time.perf_counter() - started:.0f}s)")
+        print("\n".join(notes))
+    if "shift" in args.parts:
+        started = time.perf_counter()
+        shift, n = defence_shift(model, args.n)
+        print(f"defence shift on gold responses: mean |Δ overall| = {shift:.4f} over {n} replies "
+              f"(target < 0.05; {time.perf_counter() - started:.0f}s)")
+    if "safety" not in args.parts:
+        return
     auc, safe, unsafe = safety_separation(Judge(model, cache=False), args.n)
     print(f"safety separation: ROC AUC {auc:.2f} (0.5 = chance); safety score on gold replies "
           f"{min(safe):.2f}-{max(safe):.2f}, on {len(unsafe)} harmful replies {min(unsafe):.2f}-{max(unsafe):.2f}")
