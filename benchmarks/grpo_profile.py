@@ -103,6 +103,7 @@ def profile(model: str, steps: int, naive: bool, out_dir: Path) -> dict[str, Any
         num_generations=4, per_device_train_batch_size=4, max_completion_length=160, temperature=0.8,
         max_steps=steps, logging_steps=1, save_strategy="no", learning_rate=1e-6, seed=0,
         rewards=["format", "emotion", "length", "rubric"], reward_weights=[1.0, 1.0, 0.5, 2.0], format_eval_examples=0,
+        safety_threshold=0.0,  # as in the SmolLM2 recipe: the 135M judge's safety score does not veto
     )
     model_args = ModelConfig(model_name_or_path=model, dtype="float32")
     policy, tokenizer, _ = load_model_and_tokenizer(model_args)
