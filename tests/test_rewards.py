@@ -117,6 +117,16 @@ def test_policy_safety_rules_veto_what_a_weak_judge_lets_through() -> None:
     assert total(no_veto, _score(no_veto, [harmful])[0]) > 0.0
 
 
+def test_safety_rules_veto_no_gold_reply_of_the_sample() -> None:
+    """The rule veto must not punish ordinary supportive replies: none of the sample's gold turns is vetoed."""
+    from kardia.data.sources import load_examples
+
+    golds = [e.target for e in load_examples("sample")]
+    rewards = KardiaRewards({"format": 1.0, "emotion": 1.0}, safety_threshold=0.0)
+    rows = _score(rewards, golds)
+    assert len(rows) == 151 and all(row["format_reward"] == 1.0 for row in rows)
+
+
 def test_policy_failed_judgement_makes_the_row_unscorable() -> None:
     rewards = KardiaRewards(WEIGHTS, StubJudge())
     rows = _score(rewards, [answer(response="FAILJUDGE"), answer()])

@@ -10,7 +10,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from kardia.data.records import Example
-from kardia.prompts import chat_messages_for
+from kardia.prompts import render_chat
 from kardia.rewards import is_well_formed
 from kardia.spans import parse
 
@@ -25,9 +25,7 @@ def generate_greedy(model: Any, tokenizer: Any, conversations: Sequence[list[dic
     eos = end_of_turn_ids(tokenizer, getattr(model, "generation_config", None))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0]
     device = next(model.parameters()).device
-    rows = [tokenizer(tokenizer.apply_chat_template(chat_messages_for(tokenizer, c), tokenize=False,
-                                                    add_generation_prompt=True), add_special_tokens=False)["input_ids"]
-            for c in conversations]
+    rows = [tokenizer(render_chat(tokenizer, c), add_special_tokens=False)["input_ids"] for c in conversations]
     texts: list[str] = [""] * len(rows)
     order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))
     for start in range(0, len(order), batch_size):

@@ -106,3 +106,10 @@ def supports_system_role(tokenizer: Any) -> bool:
 def chat_messages_for(tokenizer: Any, messages: Sequence[Message]) -> list[Message]:
     """The messages as this tokenizer's template accepts them (system folded where needed)."""
     return list(messages) if supports_system_role(tokenizer) else fold_system(messages)
+
+
+def render_chat(tokenizer: Any, messages: Sequence[Message], *, generation_prompt: bool = True) -> str:
+    """The messages through the tokenizer's chat template as text (system folded where needed)."""
+    return tokenizer.apply_chat_template(
+        chat_messages_for(tokenizer, messages), tokenize=False, add_generation_prompt=generation_prompt
+    )

@@ -41,7 +41,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kardia.serve.safety import SafetyLayer
 from kardia.spans import MAX_RESPONSE_TOKENS, Spans, count_tokens, parse
 
 Completion = str | list[dict[str, Any]]
@@ -250,7 +249,7 @@ class KardiaRewards:
         self.criteria: list[str] = list(judge.rubric.ids) if self.rubric is not None else []
         self.safety_veto = safety_veto
         self.safety_threshold = safety_threshold
-        self._screen = SafetyLayer().check_reply if safety_veto else None
+        self._screen = _reply_screen() if safety_veto else None
         self.max_response_tokens = max_response_tokens
         self.tokenizer = tokenizer
         self.counters = JudgeCounters()
@@ -382,6 +381,13 @@ class KardiaRewards:
             log_metric("judge/failure_rate", failed / len(judged))
         log_metric("judge/failure_rate_total", c.failure_rate)
         log_metric("judge/judged_total", float(c.judged))
+
+
+def _reply_screen() -> Callable[[str], Any]:
+    """The crisis-safety layer's reply check (imported here: its rule tables take a while to compile)."""
+    from kardia.serve.safety import SafetyLayer
+
+    return SafetyLayer().check_reply
 
 
 def _pick(values: Sequence[Any] | None, indices: list[int]) -> list[Any] | None:

@@ -23,7 +23,7 @@ from itertools import groupby
 from typing import Any
 
 from kardia.data.records import Example
-from kardia.prompts import chat_messages_for
+from kardia.prompts import chat_messages_for, render_chat
 
 logger = logging.getLogger(__name__)
 
@@ -80,34 +80,29 @@ class _NotPrefixPreserving(ValueError):
     """The chat template renders an answer differently from its generation prompt followed by the answer."""
 
 
-def _render(tokenizer: Any, messages: Sequence[dict[str, str]], *, generation_prompt: bool) -> str:
-    return tokenizer.apply_chat_template(
-        chat_messages_for(tokenizer, messages), tokenize=False, add_generation_prompt=generation_prompt
-    )
-
-
 def _dialogue_rows(turns: list[Example], tokenizer: Any, max_length: int | None) -> list[dict[str, Any]]:
     """Greedily pack consecutive turns of one dialogue into sequences: each row is the text up to the end of its
-    last turn, with the character spans of the turns it trains on."""
+    last turn (tokenised once, with character offsets), with the character spans of the turns it trains on."""
     rows: list[dict[str, Any]] = []
-    text, spans = "", []
+    text, encoded, spans = "", None, []
     for turn in turns:
-        prompt = _render(tokenizer, turn.messages, generation_prompt=True)
-        full = _render(tokenizer, [*turn.messages, {"role": "assistant", "content": turn.target}], generation_prompt=False)
+        prompt = render_chat(tokenizer, turn.messages)
+        full = render_chat(tokenizer, [*turn.messages, {"role": "assistant", "content": turn.target}], generation_prompt=False)
         if not full.startswith(prompt):
             raise _NotPrefixPreserving(f"example {turn.id}: the chat template does not render the answer after its prompt")
-        fits = max_length is None or len(tokenizer(full, add_special_tokens=False)["input_ids"]) <= max_length
+        full_encoded = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
+        fits = max_length is None or len(full_encoded["input_ids"]) <= max_length
         if not (spans and fits and prompt.startswith(text)):
             if spans:
-                rows.append(_tokenised(tokenizer, text, spans))
+                rows.append(_masked(encoded, spans))
             spans = []
-        text = full
+        text, encoded = full, full_encoded
         spans.append((len(prompt), len(full)))
-    rows.append(_tokenised(tokenizer, text, spans))
+    rows.append(_masked(encoded, spans))
     return rows
 
 
-def _tokenised(tokenizer: Any, text: str, spans: list[tuple[int, int]]) -> dict[str, Any]:
-    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+def _masked(encoded: Any, spans: list[tuple[int, int]]) -> dict[str, Any]:
+    """The row of one tokenised text: its ids and a mask on the tokens that start inside the trained spans."""
     mask = [int(any(start <= begin < end for start, end in spans)) for begin, _ in encoded["offset_mapping"]]
     return {"input_ids": encoded["input_ids"], "assistant_masks": mask}
