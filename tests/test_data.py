@@ -47,6 +47,22 @@ def test_valid_record_and_expansion():
     assert parse(examples[1].target).response == "reply 1"
     assert examples[0].gold_emotion == "anxious" and examples[0].id.endswith(":0")
 
+    assert examples[2].messages[2]["content"] == render("u", "r", "anxious", "reply 0")  # own spans kept
+
+
+def test_partial_records_show_earlier_turns_as_replies():
+    """Imported dialogues: earlier assistant turns appear as their reply only, so the prompt holds no empty
+    span tags for a model to copy and no gold emotion label of the conversation."""
+    messages = make_record(3)["messages"]
+    for m in messages[2::2]:
+        m["content"] = render("", "", "anxious", m["content"].split("<|response_begin|>")[1].split("<|")[0])
+    record, issues = check_record(make_record(partial=True, gold_spans=["emotion", "response"], messages=messages))
+    assert not [i for i in issues if i.severity == "error"]
+    examples = expand_record(record)
+    assert [m["content"] for m in examples[2].messages if m["role"] == "assistant"] == ["reply 0", "reply 1"]
+    assert all("anxious" not in m["content"] for m in examples[2].messages[1:])
+    assert examples[2].gold_emotion == "anxious" and parse(examples[2].target).response == "reply 2"
+
 
 @pytest.mark.parametrize(
     "overrides, field",

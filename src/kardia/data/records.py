@@ -169,13 +169,31 @@ def _check_messages(record: Record) -> list[Issue]:
     return issues
 
 
+def prompt_messages_of(record: Record) -> list[Message]:
+    """The messages a prompt shows. A full record's earlier assistant turns keep their four spans (what a
+    Kardia model sees of its own past turns in `kardia chat`). A partial record's earlier assistant turns
+    are reduced to their reply (the response span): they were written by people, not by a model, and their
+    spans without gold text are empty tags a model would copy (every later turn then comes out malformed),
+    while their gold emotion label would leak the label of the turn being predicted (EmpatheticDialogues
+    labels a whole conversation with one emotion).
+    """
+    if not record.partial:
+        return list(record.messages)
+    return [
+        {**m, "content": parse(m["content"]).response} if m.get("role") == "assistant" else m
+        for m in record.messages
+    ]
+
+
 def expand_record(record: Record) -> list[Example]:
     """One example per assistant turn: the prompt up to it and its gold target.
 
     This is the paper's relation between 22,080 dialogues and 178,080 turn-level pairs. The gold
-    emotion is the turn's own emotion span (it may shift during a dialogue).
+    emotion is the turn's own emotion span (it may shift during a dialogue). Prompts show earlier turns
+    as `prompt_messages_of` says.
     """
     rid = record.record_id
+    shown = prompt_messages_of(record)
     examples = []
     for turn, i in enumerate(record.assistant_turns()):
         target = record.messages[i]["content"]
@@ -185,7 +203,7 @@ def expand_record(record: Record) -> list[Example]:
                 id=f"{rid}:{turn}",
                 record_id=rid,
                 turn=turn,
-                messages=record.messages[:i],
+                messages=shown[:i],
                 target=target,
                 gold_emotion=label or None,
                 person=record.person,
