@@ -603,3 +603,11 @@ def test_packaged_classifier_runs() -> None:
     (p_risk, cat), (p_safe, _) = clf.risk(["i want to end my life tonight", "I baked bread today"])
     assert p_risk > clf.threshold > p_safe and cat == "self_harm"
     assert SafetyLayer(classifier=True).check_user("I want to kill myself").risky
+
+
+def test_packaged_classifier_never_saw_the_blind_sets() -> None:
+    import numpy as np
+
+    from kardia.serve.safety_classifier import DEFAULT_CLASSIFIER_PATH
+    meta = json.loads(str(np.load(DEFAULT_CLASSIFIER_PATH)["meta"]))
+    assert meta["train_files"] and not [f for f in meta["train_files"] if "blind" in f]

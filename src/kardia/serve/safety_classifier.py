@@ -17,7 +17,8 @@ The trained weights (a few KB) ship as ``safety_classifier.npz`` next to this mo
 them with::
 
     .venv/bin/python -m kardia.serve.safety_classifier tests/data/crisis_messages.jsonl \
-        tests/data/crisis_messages_heldout.jsonl tests/data/crisis_messages_fresh.jsonl
+        tests/data/crisis_messages_heldout.jsonl tests/data/crisis_messages_fresh.jsonl \
+        tests/data/crisis_messages_train.jsonl
 
 The decision threshold is chosen by 5-fold cross-validation so that rules + classifier keep the
 false-positive rate at or below ``max_fpr`` on held-out folds; :func:`cross_validate` reports the
