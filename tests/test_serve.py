@@ -438,9 +438,12 @@ def test_serve_cli_passes_the_safety_classifier_switch_to_the_app(monkeypatch, t
     served = {}
     monkeypatch.setattr(uvicorn, "run", lambda asgi, **kwargs: served.update(app=asgi, **kwargs))
     monkeypatch.setattr("kardia.serve.app.create_app", lambda model, config, *, safety: safety)
-    result = CliRunner().invoke(app, ["serve", "--model", str(tiny_model_dir), "--safety-classifier", "--port", "8123"])
+    result = CliRunner().invoke(app, ["serve", "--model", str(tiny_model_dir), "--port", "8123"])
     assert result.exit_code == 0, result.output
-    assert served["app"].classifier is True and served["port"] == 8123
+    assert served["app"].classifier is True and served["port"] == 8123  # on by default
+    result = CliRunner().invoke(app, ["serve", "--model", str(tiny_model_dir), "--no-safety-classifier"])
+    assert result.exit_code == 0, result.output
+    assert served["app"].classifier is False
 
 
 # -- the web page ----------------------------------------------------------------------------------
