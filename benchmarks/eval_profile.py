@@ -5,7 +5,7 @@ generation and reports the time of each stage (parsing is timed by re-parsing ev
 the same process, it generates the first K prompts twice — batched, and one at a time (batch size 1,
 the naive way) — to compare generation throughput on identical prompts. Greedy decoding throughout.
 
-Run: .venv/bin/python benchmarks/eval_profile.py [--data sample] [--examples 64] [--naive-examples 16]
+Run: .venv/bin/python benchmarks/eval_profile.py [--model default|CHECKPOINT] [--data sample] [--examples 64] [--naive-examples 16]
      [--batch-size 16] [--max-new-tokens 128] [--mode kardia] [--out /tmp/kardia-eval-profile]
 """
 
@@ -26,6 +26,7 @@ from kardia.spans import parse
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default", help="model spec; a Kardia-trained checkpoint gets its replies judged")
     parser.add_argument("--data", default="sample")
     parser.add_argument("--examples", type=int, default=64)
     parser.add_argument("--naive-examples", type=int, default=16, help="the first K prompts, generated batched and one at a time")
@@ -36,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
 
     shutil.rmtree(args.out, ignore_errors=True)
-    config = EvalConfig(data=args.data, out=args.out, limit=args.examples, mode=args.mode,
+    config = EvalConfig(model=args.model, data=args.data, out=args.out, limit=args.examples, mode=args.mode,
                         batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
     tick = time.perf_counter()
     model = load_model(config)
