@@ -60,7 +60,8 @@ def run(base_url: str, model: str, concurrency: int, dialogues: int, out: Path) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server-cmd", default="kardia serve --model default --port {port}")
+    kardia = Path(sys.executable).with_name("kardia")  # this environment's CLI, whether or not it is on PATH
+    parser.add_argument("--server-cmd", default=f"{kardia} serve --model default --port {{port}}")
     parser.add_argument("--model", default="default", help="served model name to request")
     parser.add_argument("--dialogues", type=int, default=8)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
