@@ -67,6 +67,20 @@ def turn_messages(
     return [{"role": "system", "content": make(profile, situation)}, *turns]
 
 
+def replies_only(messages: Sequence[Message]) -> list[Message]:
+    """The messages with each assistant turn reduced to its response span (its content when it has none).
+
+    >>> replies_only([{"role": "assistant", "content": "<|emotion_begin|>sad<|emotion_end|><|response_begin|>I'm here.<|response_end|>"}])
+    [{'role': 'assistant', 'content': "I'm here."}]
+    """
+    from kardia.spans import parse
+
+    return [
+        {**m, "content": parse(m["content"]).response or m["content"]} if m.get("role") == "assistant" else m
+        for m in messages
+    ]
+
+
 def plain_turn(content: str) -> str:
     """A four-span assistant turn rewritten in the plain two-line format (other text is kept as is).
 

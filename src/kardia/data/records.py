@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kardia.emotions import EMOTIONS
+from kardia.prompts import replies_only
 from kardia.spans import SPAN_NAMES, parse
 
 Message = dict[str, str]
@@ -177,12 +178,7 @@ def prompt_messages_of(record: Record) -> list[Message]:
     while their gold emotion label would leak the label of the turn being predicted (EmpatheticDialogues
     labels a whole conversation with one emotion).
     """
-    if not record.partial:
-        return list(record.messages)
-    return [
-        {**m, "content": parse(m["content"]).response} if m.get("role") == "assistant" else m
-        for m in record.messages
-    ]
+    return replies_only(record.messages) if record.partial else list(record.messages)
 
 
 def expand_record(record: Record) -> list[Example]:

@@ -241,12 +241,9 @@ def judge_item(example: Example, generated: dict[str, Any]) -> Any:
     (the four-span history of KardiaBench-format data), so the judge reads a plain conversation.
     """
     from kardia.judge.items import JudgeItem
-    from kardia.spans import parse
+    from kardia.prompts import replies_only
 
-    history = [
-        {"role": m["role"], "content": (parse(m["content"]).response or m["content"]) if m["role"] == "assistant" else m["content"]}
-        for m in generated["messages"] if m.get("role") != "system"
-    ]
+    history = replies_only([m for m in generated["messages"] if m.get("role") != "system"])
     reply = (generated.get("spans") or {}).get("response") or ""
     return JudgeItem(history, reply, persona=example.person, situation=example.situation)
 
