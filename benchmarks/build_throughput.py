@@ -3,7 +3,7 @@ one dialogue at a time) vs 8 dialogues in flight.
 
 The server is started from ``--server-cmd`` (``{port}`` is replaced), by default ``kardia serve --model
 default --port {port}``; all three roles (user simulator, assistant, judge) use it. Each setting builds
-into a fresh folder with small settings (2 turns, 1 round) and prints dialogues per minute.
+into a fresh folder with small settings (by default 2 turns, 1 round) and prints dialogues per minute.
 
     python benchmarks/build_throughput.py --dialogues 8
     python benchmarks/build_throughput.py --server-cmd "vllm serve HuggingFaceTB/SmolLM2-135M-Instruct --port {port}" --model HuggingFaceTB/SmolLM2-135M-Instruct
@@ -41,7 +41,8 @@ def wait_ready(base_url: str, process: subprocess.Popen, timeout: float) -> None
     raise SystemExit(f"the server did not answer {base_url}/models within {timeout:.0f}s")
 
 
-def run(base_url: str, model: str, concurrency: int, dialogues: int, out: Path) -> tuple[float, dict]:
+def run(base_url: str, model: str, concurrency: int, dialogues: int, out: Path, turns: int,
+        max_rounds: int) -> tuple[float, dict]:
     from kardia.build.pipeline import BuildConfig, run_build
     from kardia.build.seeds import load_personas, load_seeds, pair_up
     from kardia.judge import Judge
@@ -50,7 +51,7 @@ def run(base_url: str, model: str, concurrency: int, dialogues: int, out: Path) 
     chat = OpenAIChatModel(model, base_url, concurrency=concurrency * 2)
     judge = Judge(chat, cache=False)
     pairs = pair_up(load_personas(), load_seeds())[:dialogues]
-    config = BuildConfig(turns=2, max_rounds=1, concurrency=concurrency)
+    config = BuildConfig(turns=turns, max_rounds=max_rounds, concurrency=concurrency)
     start = time.perf_counter()
     summary = run_build(pairs, out, user_model=chat, assistant_model=chat, judge=judge, config=config)
     seconds = time.perf_counter() - start
@@ -65,6 +66,8 @@ def main() -> None:
     parser.add_argument("--model", default="default", help="served model name to request")
     parser.add_argument("--dialogues", type=int, default=8)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--turns", type=int, default=2, help="assistant turns per dialogue")
+    parser.add_argument("--max-rounds", type=int, default=1, help="critique-and-rewrite rounds per turn")
     parser.add_argument("--startup-timeout", type=float, default=300)
     args = parser.parse_args()
 
@@ -78,7 +81,8 @@ def main() -> None:
         rows = []
         with tempfile.TemporaryDirectory() as tmp:
             for concurrency in args.concurrency:
-                seconds, summary = run(base_url, args.model, concurrency, args.dialogues, Path(tmp) / f"c{concurrency}")
+                seconds, summary = run(base_url, args.model, concurrency, args.dialogues, Path(tmp) / f"c{concurrency}",
+                                       args.turns, args.max_rounds)
                 done = summary["new_accepted"] + summary["new_rejected"]
                 rows.append((concurrency, seconds, done / seconds * 60, summary))
                 print(f"concurrency {concurrency}: {done} dialogues in {seconds:.1f}s = "
