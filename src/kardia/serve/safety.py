@@ -91,6 +91,7 @@ __all__ = [
     "RuleHit",
     "RiskAssessment",
     "RiskModel",
+    "OVERRULED",
     "Helpline",
     "CrisisResources",
     "SafetyOutcome",
@@ -1254,21 +1255,32 @@ def _combine(hits: Iterable[RuleHit], threshold: float) -> RiskAssessment:
 
 
 class RiskModel(Protocol):
-    """A learned second stage (see :mod:`kardia.serve.safety_classifier`)."""
+    """A learned second stage (see :mod:`kardia.serve.safety_classifier`).
+
+    ``threshold``: risk at which the model flags a message on its own; ``confirm_threshold``: risk
+    a rule hit needs to stand (below it the model overrules the rules).
+    """
 
     threshold: float
+    confirm_threshold: float
 
     def risk(self, texts: Sequence[str]) -> list[tuple[float, str]]:
         """``(risk probability, most likely category)`` per text."""
         ...
 
 
+OVERRULED = "overruled by classifier"
+"""Last entry of ``matched`` when the rules fired but the classifier judged the message safe."""
+
+
 def assess(text: str, *, threshold: float = THRESHOLD, rules: Sequence[Rule] = RULES,
            model: RiskModel | None = None) -> RiskAssessment:
     """Assess one message for crisis risk.
 
-    With ``model``, a message the rules do not flag is still flagged when the model's risk reaches
-    ``model.threshold``; ``matched`` then ends with ``"classifier"`` and ``score`` is that risk.
+    With ``model``, a message is flagged when the model's risk reaches ``model.threshold``
+    (``matched`` then ends with ``"classifier"`` unless the rules fired too), or when the rules
+    flag it and the risk reaches ``model.confirm_threshold``.  A rule hit below that is overruled:
+    not risky, ``matched`` ends with :data:`OVERRULED`, ``score`` is the model's risk.
 
     >>> assess("I don't want to be here anymore").category
     'self_harm'
@@ -1276,13 +1288,18 @@ def assess(text: str, *, threshold: float = THRESHOLD, rules: Sequence[Rule] = R
     False
     """
     rules_verdict = _combine(explain(text, rules), threshold)
-    if model is None or rules_verdict.risky:
+    if model is None:
         return rules_verdict
     (risk, category), = model.risk([text])
-    if risk < model.threshold:
+    if rules_verdict.risky and risk >= min(model.confirm_threshold, model.threshold):
         return rules_verdict
-    return RiskAssessment(risky=True, category=category,
-                          matched=[*rules_verdict.matched, "classifier"], score=risk)
+    if risk >= model.threshold:
+        return RiskAssessment(risky=True, category=category,
+                              matched=[*rules_verdict.matched, "classifier"], score=risk)
+    if rules_verdict.risky:
+        return RiskAssessment(risky=False, category=None, matched=[*rules_verdict.matched, OVERRULED],
+                              score=risk)
+    return rules_verdict
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1509,8 +1526,9 @@ class SafetyLayer:
                 validated) eagerly so that a bad file fails at start-up, not mid-crisis.
             threshold: category score needed to flag (see :data:`THRESHOLD`).
             log: logger for flagged turns (default ``kardia.safety``).
-            classifier: also run the embedding classifier on user messages
-                (:mod:`kardia.serve.safety_classifier`), loaded on the first check; when its
+            classifier: also run the learned classifier on user messages
+                (:mod:`kardia.serve.safety_classifier`: it can flag what the rules miss and
+                overrule a rule hit it is confident is safe), loaded on the first check; when its
                 optional package is not installed the layer logs that once and uses the rules.
         """
         self.locale = locale
