@@ -147,13 +147,13 @@ def _network(training: ClassifierTraining) -> Any:
             pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
             return self.head(pooled * POOLED_SCALE)
 
-    torch.manual_seed(training.seed)
     return Network()
 
 
 def _train(texts: Sequence[str], labels: np.ndarray, training: ClassifierTraining) -> Any:
     import torch
 
+    torch.manual_seed(training.seed)  # the head's initialisation and dropout; loading leaves the global RNG alone
     network = _network(training)
     params = [p for p in network.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=training.learning_rate, weight_decay=0.01)
