@@ -6,11 +6,12 @@ Prints two figures, both with the embedded judge (cache disabled):
    overall score (weighted mean over criteria) is no higher than the competent reply of its dialogue.
 2. Defence shift: the mean absolute change of the overall score of the bundled sample's gold
    responses when the defences (neutralisation, nonce delimiters) are switched off.
+   Grounding shift: the same when the grounding cap on Relevance is switched off (``grounding_nats=None``).
 3. Safety separation: the judge's `safety` score on the sample's gold responses against harmful replies
    (tests/data/harmful_replies.jsonl) in the same dialogues, as a ROC AUC (0.5: no better than chance).
    Use it to decide whether a judge's safety score can veto GRPO rewards (`safety_threshold`).
 
-Usage:  .venv/bin/python benchmarks/judge_robustness.py [--n 24] [--judge default] [--parts adversarial shift safety]
+Usage:  .venv/bin/python benchmarks/judge_robustness.py [--n 24] [--judge default] [--parts adversarial shift grounding safety]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from kardia.models.resolve import load_chat_model
 
 SUITE = Path(__file__).resolve().parents[1] / "tests" / "data" / "adversarial_replies.jsonl"
 HARMFUL = SUITE.with_name("harmful_replies.jsonl")
-PARTS = ["adversarial", "shift", "safety"]
+PARTS = ["adversarial", "shift", "grounding", "safety"]
 
 
 def adversarial(judge: Judge, examples: dict) -> tuple[int, int, list[str]]:
@@ -40,29 +41,30 @@ def adversarial(judge: Judge, examples: dict) -> tuple[int, int, list[str]]:
     results = judge.score(items)
     competent = {line["dialogue"]: r.overall for line, r in zip(lines, results) if line["kind"] == "competent"}
     passed, total, notes = 0, 0, []
-    by_kind: dict[str, list[bool]] = defaultdict(list)
+    by_kind: dict[str, list[float]] = defaultdict(list)  # competent overall - adversarial overall
     for line, result in zip(lines, results):
         if line["kind"] == "competent":
             continue
         total += 1
         ok = result.overall is not None and result.overall <= competent[line["dialogue"]]
         passed += ok
-        by_kind[line["kind"]].append(ok)
+        by_kind[line["kind"]].append(competent[line["dialogue"]] - (result.overall if result.overall is not None else 1.0))
         if not ok:
             notes.append(f"  {line['dialogue']} {line['kind']}: {result.overall} > competent {competent[line['dialogue']]:.3f}: {line['reply'][:60]!r}")
-    for kind, oks in sorted(by_kind.items()):
-        notes.append(f"  {kind:16s} {sum(oks)}/{len(oks)} ≤ competent")
+    for kind, margins in sorted(by_kind.items()):
+        notes.append(f"  {kind:16s} {sum(m >= 0 for m in margins)}/{len(margins)} ≤ competent, smallest margin {min(margins):+.4f}")
     return passed, total, notes
 
 
-def defence_shift(model, n: int) -> tuple[float, int]:
-    """Mean |overall with defences - overall without| over the first `n` gold responses of the sample."""
+def shift(model, n: int, **switched_off) -> tuple[float, int, int]:
+    """(mean |overall as shipped - overall with `switched_off` Judge settings|, replies, replies changed by
+    more than 0.001) over the first `n` gold responses of the sample."""
     examples = load_examples("sample")[:n]
     items = [JudgeItem(e.history, e.target, persona=e.person, situation=e.situation) for e in examples]
-    with_defences = Judge(model, cache=False).score(items)
-    without = Judge(model, cache=False, defences=False).score(items)
-    diffs = [abs(a.overall - b.overall) for a, b in zip(with_defences, without) if a.overall is not None and b.overall is not None]
-    return sum(diffs) / len(diffs), len(diffs)
+    shipped = Judge(model, cache=False).score(items)
+    without = Judge(model, cache=False, **switched_off).score(items)
+    diffs = [abs(a.overall - b.overall) for a, b in zip(shipped, without) if a.overall is not None and b.overall is not None]
+    return sum(diffs) / len(diffs), len(diffs), sum(d > 0.001 for d in diffs)
 
 
 def safety_separation(judge: Judge, n: int) -> tuple[float, list[float], list[float]]:
@@ -92,10 +94,13 @@ def main() -> None:
         print(f"adversarial replies scoring <= the competent reply of their dialogue: {passed}/{total} "
               f"({time.perf_counter() - started:.0f}s)")
         print("\n".join(notes))
-    if "shift" in args.parts:
+    for part, switched_off in (("shift", {"defences": False}), ("grounding", {"grounding_nats": None})):
+        if part not in args.parts:
+            continue
         started = time.perf_counter()
-        shift, n = defence_shift(model, args.n)
-        print(f"defence shift on gold responses: mean |Δ overall| = {shift:.4f} over {n} replies "
+        mean, n, changed = shift(model, args.n, **switched_off)
+        name = "defence" if part == "shift" else "grounding"
+        print(f"{name} shift on gold responses: mean |Δ overall| = {mean:.4f} over {n} replies, {changed} changed "
               f"(target < 0.05; {time.perf_counter() - started:.0f}s)")
     if "safety" not in args.parts:
         return

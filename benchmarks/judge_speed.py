@@ -4,8 +4,11 @@ Three ways to score N replies × 5 criteria with the embedded model:
 
 (a) naive: one `generate` call per reply per criterion on the whole prompt, parse the digit;
 (b) Kardia's `Judge` (logprob mode, persistent cache disabled): rubric, context and reply prefixes
-    encoded once, the five criteria batched on the reply's KV cache;
+    encoded once, the five criteria batched on the reply's KV cache, plus the reply's grounding (its
+    tokens' log-probabilities, and one more pass of the reply on the cached empty context);
 (c) floor: one forward pass over each reply's prompt (rubric + dialogue + candidate, no criterion), once.
+
+(b) is also timed with grounding off (``grounding_nats=None``), to show what grounding costs.
 
 Replies are the bundled sample's gold responses; past the sample size, a second reply per dialogue
 (the gold response with a sentence added) forms GRPO-like groups that share their context.
@@ -83,6 +86,9 @@ def main() -> None:
     started = time.perf_counter()
     results = judge.score(items)
     t_kardia = time.perf_counter() - started
+    started = time.perf_counter()
+    Judge(model, cache=False, grounding_nats=None).score(items)
+    t_ungrounded = time.perf_counter() - started
     t_floor = floor(model, judge, items)
     t_naive, unparsed = naive(model, judge, items[:n_naive])
     t_naive_per = t_naive / n_naive
@@ -92,6 +98,8 @@ def main() -> None:
     print(f"(a) naive generate per criterion: {t_naive:8.1f}s for {n_naive} replies = {t_naive_per:.2f}s/reply "
           f"({unparsed} unparseable answers)")
     print(f"(b) Kardia judge (no cache):      {t_kardia:8.1f}s = {t_kardia / args.n:.2f}s/reply")
+    print(f"    the same without grounding:   {t_ungrounded:8.1f}s = {t_ungrounded / args.n:.2f}s/reply "
+          f"(grounding costs {t_kardia / t_ungrounded - 1:+.0%})")
     print(f"(c) floor, one forward per reply: {t_floor:8.1f}s = {t_floor / args.n:.2f}s/reply")
     print(f"speed-up (a)/(b) per reply: {t_naive_per / (t_kardia / args.n):.1f}x (target >= 4x)")
     print(f"(b)/(c): {t_kardia / t_floor:.2f}x (target <= 1.5x)")

@@ -10,10 +10,8 @@ import pytest
 
 SUITE = Path(__file__).parent / "data" / "adversarial_replies.jsonl"
 LINES = [json.loads(line) for line in SUITE.read_text(encoding="utf-8").splitlines() if line.strip()]
-# Generic platitudes are fluent, safe and on-theme: ranking them below a competent reply is the judge
-# model's job, not the defences'. The 135M embedded judge does not manage it (1 of 6 in
-# benchmarks/judge_robustness.py); a stronger judge should.
-JUDGE_QUALITY_KINDS = {"platitude"}
+# Generic platitudes are fluent, safe and on-theme, and the 135M embedded judge scores them like a
+# competent reply; the grounding cap on Relevance (kardia.judge.grounding) is what ranks them below.
 
 pytestmark = pytest.mark.slow
 
@@ -48,13 +46,7 @@ def verdicts(embedded_model):
 
 @pytest.mark.parametrize(
     "index",
-    [
-        pytest.param(i, id=f"{line['dialogue'][:6]}-{line['kind']}-{i}",
-                     marks=[pytest.mark.xfail(reason="judge-model quality: the 135M embedded judge does not rank platitudes "
-                                                     "below competent replies", strict=False)]
-                     if line["kind"] in JUDGE_QUALITY_KINDS else [])
-        for i, line in enumerate(LINES) if line["kind"] != "competent"
-    ],
+    [pytest.param(i, id=f"{line['dialogue'][:6]}-{line['kind']}-{i}") for i, line in enumerate(LINES) if line["kind"] != "competent"],
 )
 def test_adversarial_reply_scores_no_higher_than_competent(verdicts, index):
     results, competent = verdicts
@@ -62,6 +54,13 @@ def test_adversarial_reply_scores_no_higher_than_competent(verdicts, index):
     assert competent[line["dialogue"]] is not None
     assert result.overall is not None, result.error
     assert result.overall <= competent[line["dialogue"]], (line["reply"], result)
+
+
+def test_platitudes_are_less_grounded_than_competent_replies(verdicts):
+    results, _ = verdicts
+    competent = {l["dialogue"]: r.grounding for l, r in zip(LINES, results) if l["kind"] == "competent"}
+    platitudes = [(l["dialogue"], r.grounding) for l, r in zip(LINES, results) if l["kind"] == "platitude"]
+    assert platitudes and all(g is not None and g < competent[d] / 2 for d, g in platitudes)
 
 
 def test_defences_move_ordinary_replies_little(embedded_model):

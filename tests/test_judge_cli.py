@@ -32,7 +32,8 @@ def test_judge_scores_and_resumes(tiny_model_dir, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 4
     assert set(rows[0]["scores"]) == {"relevance", "empathy", "persona_consistency", "safety", "fluency"}
-    assert rows[0]["judge"]["rubric_version"] == "1.0" and rows[0]["judge"]["mode"] == "logprob"
+    assert rows[0]["judge"]["rubric_version"] == "1.1" and rows[0]["judge"]["mode"] == "logprob"
+    assert isinstance(rows[0]["judge_grounding"], float) and rows[0]["judge"]["grounding_nats"] == 12.0
     assert rows[0]["judge_error"] is None and rows[0]["id"] == "r0"
     assert rows[3]["judge_degenerate"] and rows[3]["judge_overall"] == 0.0
     assert "relevance" in result.output and "failures" in result.output

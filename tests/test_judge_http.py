@@ -103,6 +103,9 @@ def test_logprob_mode_over_http_uses_expected_scores(server):
     expected = sum(k * v for k, v in p.items()) / sum(p.values())
     assert results[0].raw["empathy"] == pytest.approx(expected)
     assert results[0].error is None and results[4].error is None
+    # a served judge exposes no reply log-probabilities: no grounding, no cap
+    assert results[0].grounding is None and judge.describe()["grounding_nats"] is None
+    assert results[0].scores["relevance"] == pytest.approx((results[0].raw["relevance"] - 1) / 4)
     assert results[1].error and results[1].scores["relevance"] is None and results[1].overall is None
     assert "log-probabilities" in results[3].error
     # GARBAGE only matters for generate mode: logprob scoring of it succeeds

@@ -10,7 +10,7 @@ from kardia.judge.rubric import PACKAGED_RUBRIC, load_rubric, normalize
 
 def test_packaged_rubric_has_five_criteria_with_all_levels():
     rubric = load_rubric()
-    assert rubric.version == "1.0"
+    assert rubric.version == "1.1"
     assert rubric.ids == ("relevance", "empathy", "persona_consistency", "safety", "fluency")
     for criterion in rubric.criteria:
         assert sorted(criterion.levels) == [1, 2, 3, 4, 5]
@@ -72,8 +72,8 @@ def test_invalid_rubric_names_file_and_problem(tmp_path, edit, message):
 def test_version_and_content_enter_the_key(tmp_path):
     base = load_rubric()
     reworded = load_rubric(_custom(tmp_path, lambda d: d["criteria"][0].update(question="Different?")))
-    bumped = load_rubric(_custom(tmp_path, lambda d: d.update(version="1.1")))
-    assert base.key.startswith("1.0+")
+    bumped = load_rubric(_custom(tmp_path, lambda d: d.update(version="1.2")))
+    assert base.key.startswith("1.1+")
     assert len({base.key, reworded.key, bumped.key}) == 3
     assert reworded.version == base.version  # same version, different hash
 

@@ -76,10 +76,12 @@ def test_cached_prefix_path_equals_full_forward(tiny):
     candidates = [p[2] for p in prepared]
     cached = scorer._score_group(judge._rubric_text, prepared[0][1], candidates)
     full = scorer.full_forward_probs(judge._rubric_text, prepared[0][1], candidates)
-    for a, b in zip(cached, full):
+    full_grounding = scorer.full_grounding(judge._rubric_text, prepared[0][1], candidates)
+    for (a, grounding), b, expected in zip(cached, full, full_grounding):
         assert a.shape == (5, 5)
         assert (a.exp() - b.exp()).abs().max().item() < 1e-4
         assert (a - b).abs().max().item() < 1e-3
+        assert grounding == pytest.approx(expected, abs=1e-3)
 
 
 def test_chunked_groups_and_mixed_contexts_match_full_forward(tiny):
@@ -90,8 +92,10 @@ def test_chunked_groups_and_mixed_contexts_match_full_forward(tiny):
     for it, result in zip(items, results):
         _, context, candidate, _ = judge._prepare(it)
         (full,) = judge._scorer.full_forward_probs(judge._rubric_text, context, [candidate])
+        (grounding,) = judge._scorer.full_grounding(judge._rubric_text, context, [candidate])
         for criterion, row in zip(judge.rubric.ids, full.tolist()):
             assert result.raw[criterion] == pytest.approx(expected_score(dict(zip(range(1, 6), row))), abs=1e-4)
+        assert result.grounding == pytest.approx(grounding, abs=1e-3)
         assert all(0.0 <= s <= 1.0 for s in result.scores.values())
         assert result.overall == pytest.approx(sum(result.scores.values()) / 5)
 

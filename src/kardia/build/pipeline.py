@@ -42,7 +42,7 @@ from kardia.build.seeds import Pair
 from kardia.build.store import JsonlStore, read_json, write_json_atomic
 from kardia.emotions import EMOTIONS, normalize_emotion
 from kardia.judge.items import JudgeItem, JudgeResult
-from kardia.judge.rubric import Rubric
+from kardia.judge.rubric import Rubric, denormalize
 from kardia.models.base import ChatModel, Generation, GenerationConfig, Usage
 from kardia.prompts import system_prompt
 from kardia.spans import MAX_RESPONSE_TOKENS, SPAN_NAMES, parse, render
@@ -397,7 +397,8 @@ class DialogueBuilder:
             return (score if score is not None else 0.0) - threshold
 
         weakest = sorted(self.rubric.ids, key=gap)[: self.config.critique_criteria]
-        criteria = [(self.rubric.criterion(c).name, attempt.raw.get(c), self.rubric.criterion(c).question,
+        scores = {c: None if attempt.scores.get(c) is None else denormalize(attempt.scores[c]) for c in weakest}
+        criteria = [(self.rubric.criterion(c).name, scores[c], self.rubric.criterion(c).question,
                      self.rubric.criterion(c).levels[5]) for c in weakest]
         emotion = (attempt.emotion, ctx.emotion) if ctx.emotion and attempt.emotion != ctx.emotion else None
         return critique_text(attempt.response, criteria, attempt.problems, emotion)

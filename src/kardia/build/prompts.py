@@ -120,7 +120,7 @@ def critique_text(
 
     Args:
         response: the previous reply (its response span), quoted so the rewrite can improve on it.
-        criteria: (name, raw 1-5 score or None, question, level-5 description) of the weakest criteria.
+        criteria: (name, 1-5 score or None, question, level-5 description) of the weakest criteria.
         problems: format problems of the previous answer.
         emotion: (label given, scenario label) when the emotion disagreed with the scenario.
     """

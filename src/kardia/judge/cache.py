@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Shape of a stored verdict (2: ``{"raw": {criterion: 1-5 score}, "grounding": nats or null}``); part of every key."""
 
 
 def default_cache_path() -> Path:

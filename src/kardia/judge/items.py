@@ -54,6 +54,9 @@ class JudgeResult:
         degenerate: why the reply got the minimum score without a judge call (empty, wrong language, ...).
         cached: True when the verdict came from the persistent cache.
         shown: the candidate text the judge saw (after extraction and defences).
+        grounding: how much the context raises the reply's likelihood under the judge model, in nats
+            (`kardia.judge.grounding`); the rubric's grounded criteria in `scores` are capped by it, while
+            `raw` keeps the judge's own scores. None when not measured.
     """
 
     scores: dict[str, float | None]
@@ -63,6 +66,7 @@ class JudgeResult:
     degenerate: str | None = None
     cached: bool = False
     shown: str = ""
+    grounding: float | None = None
 
     @property
     def ok(self) -> bool:

@@ -5,8 +5,9 @@
 
 Per item the judge (1) extracts the shown reply, (2) applies the defences and gives degenerate
 replies the minimum score without a call, (3) looks the item up in the persistent cache, (4) judges
-each distinct remaining (context, reply) once, and (5) reports failures as ``scores=None`` with a
-reason. Modes:
+each distinct remaining (context, reply) once, (5) caps the rubric's grounded criteria by the reply's
+context grounding (local logprob judges, `kardia.judge.grounding`), and (6) reports failures as
+``scores=None`` with a reason. Modes:
 
 * ``logprob``: the expected score Σ s·p(s) over the tokens "1"-"5" per criterion. Local models use the
   KV-cache prefix tree of `kardia.judge.local_scoring`; HTTP models get one request per reply per
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kardia.judge.cache import JudgeCache, cache_key
+from kardia.judge.cache import SCHEMA_VERSION, JudgeCache, cache_key
 from kardia.judge.defences import (
     REMOVED,
     candidate_nonce,
@@ -36,11 +37,12 @@ from kardia.judge.defences import (
     neutralise,
     salt_fingerprint,
 )
+from kardia.judge.grounding import DEFAULT_FULL_NATS, capped
 from kardia.judge.items import JudgeItem, JudgeResult
 from kardia.judge.prompts import (
     JUDGE_SYSTEM,
     PROMPT_VERSION,
-    candidate_segment,
+    candidate_parts,
     context_segment,
     rubric_segment,
     shown_reply,
@@ -125,6 +127,8 @@ class Judge:
         max_new_tokens: generate-mode answer budget.
         retries: generate-mode retries on unparseable answers.
         max_batch_tokens: local logprob mode: most cached tokens per forward (bounds memory).
+        grounding_nats: local logprob mode: the grounding (nats) from which the rubric's grounded criteria
+            are no longer capped (`kardia.judge.grounding`); None neither measures nor caps.
     """
 
     def __init__(
@@ -140,6 +144,7 @@ class Judge:
         max_new_tokens: int = 256,
         retries: int = 2,
         max_batch_tokens: int = 32768,
+        grounding_nats: float | None = DEFAULT_FULL_NATS,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -157,10 +162,16 @@ class Judge:
         if mode == "auto":
             mode = "logprob" if self._local or getattr(model, "supports_logprobs", False) else "generate"
         self.mode = mode
+        if grounding_nats is not None and grounding_nats <= 0:
+            raise ValueError(f"grounding_nats must be positive or None, not {grounding_nats!r}")
+        grounded = mode == "logprob" and self._local and grounding_nats is not None and any(c.grounded for c in self.rubric.criteria)
+        self.grounding_nats = grounding_nats if grounded else None
         if mode == "logprob" and self._local:
             from kardia.judge.local_scoring import PrefixCacheScorer
 
-            self._scorer: Any = PrefixCacheScorer(model.model, model.tokenizer, self.rubric, max_batch_tokens=max_batch_tokens)
+            self._scorer: Any = PrefixCacheScorer(
+                model.model, model.tokenizer, self.rubric, max_batch_tokens=max_batch_tokens, grounding=grounded
+            )
         elif mode == "logprob":
             self._scorer = RemoteLogprobScorer(model, self.rubric)
         else:
@@ -187,6 +198,8 @@ class Judge:
             "salt": salt_fingerprint(),
             "decoding": {"temperature": 0.0, "max_new_tokens": max_new_tokens if mode == "generate" else 1},
             "max_prompt_tokens": max_prompt_tokens,
+            "grounding": grounded,
+            "cache_schema": SCHEMA_VERSION,
         }
 
     def describe(self) -> dict[str, Any]:
@@ -198,6 +211,7 @@ class Judge:
             "prompt_version": PROMPT_VERSION,
             "mode": self.mode,
             "include_reasoning": self.include_reasoning,
+            "grounding_nats": self.grounding_nats,
         }
 
     # -- preparation -------------------------------------------------------------------------------
@@ -222,8 +236,8 @@ class Judge:
     def _failed(self, reason: str, shown: str) -> JudgeResult:
         return JudgeResult({c: None for c in self.rubric.ids}, {c: None for c in self.rubric.ids}, None, error=reason, shown=shown)
 
-    def _prepare(self, item: JudgeItem) -> JudgeResult | tuple[str, str, str, str]:
-        """A final result (degenerate, too long), or (key, context, candidate, shown) to judge."""
+    def _prepare(self, item: JudgeItem) -> JudgeResult | tuple[str, str, tuple[str, str, str], str]:
+        """A final result (degenerate, too long), or (key, context, candidate parts, shown) to judge."""
         extracted = shown_reply(item.reply, include_reasoning=self.include_reasoning)
         if extracted.problem:
             return self._degenerate(extracted.problem, "")
@@ -249,7 +263,8 @@ class Judge:
             "reference": item.reference,
         }
         nonce = candidate_nonce(json.dumps(inputs, sort_keys=True, ensure_ascii=False), judge_salt()) if self.defences else "reply"
-        candidate = candidate_segment(shown, nonce)
+        parts = candidate_parts(shown, nonce)
+        candidate = "".join(parts)
         last_user = max((i for i, m in enumerate(history) if m.get("role") == "user"), default=0)
         for start in range(0, last_user + 1):
             context = context_segment(item, history_start=start)
@@ -262,13 +277,16 @@ class Judge:
             return self._failed(
                 f"input too long for the judge: {needed} tokens with only the last user turn > {self.max_prompt_tokens}", shown
             )
-        return cache_key({**self._key_base, **inputs}), context, candidate, shown
+        return cache_key({**self._key_base, **inputs}), context, parts, shown
 
     # -- scoring -----------------------------------------------------------------------------------
 
-    def _result(self, raw: dict[str, float], *, cached: bool, shown: str) -> JudgeResult:
-        scores = {c: normalize(raw[c]) for c in self.rubric.ids}
-        return JudgeResult(scores, dict(raw), self.rubric.overall(scores), cached=cached, shown=shown)
+    def _result(self, verdict: Verdict, *, cached: bool, shown: str) -> JudgeResult:
+        assert verdict.raw is not None
+        scores = capped({c: normalize(verdict.raw[c]) for c in self.rubric.ids}, self.rubric, verdict.grounding, self.grounding_nats)
+        return JudgeResult(
+            scores, dict(verdict.raw), self.rubric.overall(scores), cached=cached, shown=shown, grounding=verdict.grounding
+        )
 
     async def ascore(self, items: Sequence[JudgeItem]) -> list[JudgeResult]:
         """Judge `items`; one result per item, in order. Never raises for a bad item or a failing backend."""
@@ -283,29 +301,29 @@ class Judge:
             if isinstance(prepared, JudgeResult):
                 results[i] = prepared
                 continue
-            key, context, candidate, shown = prepared
+            key, context, parts, shown = prepared
             if key in pending:
                 self.stats.duplicates += 1
             else:
-                pending[key] = PreparedItem(key, self._rubric_text, context, candidate)
+                pending[key] = PreparedItem(key, self._rubric_text, context, parts)
                 shown_by_key[key] = shown
             pending[key].indices.append(i)
         hits = self.cache.get_many(pending) if self.cache is not None and pending else {}
-        for key, raw in hits.items():
+        for key, stored in hits.items():
             for i in pending[key].indices:
-                results[i] = self._result(raw, cached=True, shown=shown_by_key[key])
+                results[i] = self._result(Verdict(stored["raw"], grounding=stored.get("grounding")), cached=True, shown=shown_by_key[key])
             self.stats.cache_hits += len(pending[key].indices)
         todo = [p for k, p in pending.items() if k not in hits]
         verdicts = await self._judge(todo) if todo else []
-        fresh: dict[str, dict[str, float]] = {}
+        fresh: dict[str, dict[str, Any]] = {}
         for prepared, verdict in zip(todo, verdicts):
             for i in prepared.indices:
                 if verdict.raw is None:
                     results[i] = self._failed(verdict.error or "not scored", shown_by_key[prepared.key])
                 else:
-                    results[i] = self._result(verdict.raw, cached=False, shown=shown_by_key[prepared.key])
+                    results[i] = self._result(verdict, cached=False, shown=shown_by_key[prepared.key])
             if verdict.raw is not None:
-                fresh[prepared.key] = verdict.raw
+                fresh[prepared.key] = {"raw": verdict.raw, "grounding": verdict.grounding}
         if self.cache is not None and fresh:
             try:
                 self.cache.put_many(fresh)

@@ -11,11 +11,16 @@ prompts of a batch form a tree, and each node is run through the model once:
    repeated per criterion (`DynamicCache.batch_repeat_interleave`), reading only the logits at each
    row's last real token (``logits_to_keep`` as a per-row index).
 
+With grounding on (`kardia.judge.grounding`), step 3 also keeps the logits over the candidates' reply
+tokens, and the candidates run once more on the cache of an empty context (encoded once per rubric):
+the difference of the two reply log-probabilities is each reply's grounding.
+
 Padding sits in the middle of rows, so every step passes an explicit 2-D attention mask over the whole
 cache and contiguous per-row ``position_ids``; masks are built by transformers from the cache length
 (causality by cache index), and padded keys are masked out. Tokens are the concatenation of each
-segment's own encoding; `full_forward_probs` runs the same token ids without any cache, and the tests
-check both give the same probabilities.
+segment's own encoding (the candidate's opening, reply and closing separately, so the reply's tokens are
+known); `full_forward_probs` and `full_grounding` run the same token ids without any cache, and the tests
+check both ways agree.
 
 Models whose cache layers are not plain full-attention `DynamicLayer`s (sliding-window, linear
 attention, hybrid) cannot share a padded prefix this way; for them every (candidate, criterion)
@@ -28,6 +33,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from kardia.judge.grounding import EMPTY_CONTEXT, reply_logprobs
 from kardia.judge.prompts import ASSISTANT_PREFIX, JUDGE_SYSTEM, criterion_segment
 from kardia.judge.rubric import SCORE_LEVELS, Rubric
 from kardia.judge.scoring import CallStats, PreparedItem, Verdict, expected_score
@@ -88,15 +94,17 @@ class PrefixCacheScorer:
         tokenizer: its tokenizer (with a chat template).
         rubric: the criteria to score.
         max_batch_tokens: most cached tokens (rows × cache length) in one criterion forward; bounds memory.
+        grounding: also measure each reply's grounding (`kardia.judge.grounding`).
     """
 
-    def __init__(self, model: Any, tokenizer: Any, rubric: Rubric, *, max_batch_tokens: int = 32768) -> None:
+    def __init__(self, model: Any, tokenizer: Any, rubric: Rubric, *, max_batch_tokens: int = 32768, grounding: bool = False) -> None:
         import torch
 
         self.model = model
         self.tokenizer = tokenizer
         self.rubric = rubric
         self.max_batch_tokens = max_batch_tokens
+        self.grounding = grounding
         self.device = next(model.parameters()).device
         self.head, self.tail = template_frame(tokenizer)
         self.assistant_prefix, self.digit_ids = score_tokens(tokenizer)
@@ -106,6 +114,8 @@ class PrefixCacheScorer:
         self._rubric_key: str | None = None
         self._rubric_kv: list[tuple[Any, Any]] | None = None
         self._rubric_tokens: tuple[str | None, int] = (None, 0)
+        self._empty_key: str | None = None
+        self._empty_kv: list[tuple[Any, Any]] | None = None
         self._digits = torch.tensor([self.digit_ids[s] for s in SCORE_LEVELS], device=self.device)
 
     # -- tokens ------------------------------------------------------------------------------------
@@ -128,14 +138,15 @@ class PrefixCacheScorer:
             len(s) for s in self.suffixes
         )
 
-    def segment_ids(self, item: PreparedItem) -> tuple[list[int], list[int], list[int]]:
-        """(rubric, context, candidate) token ids of one item."""
-        return self.encode(self.head + item.rubric_text), self.encode(item.context), self.encode(item.candidate)
+    def candidate_ids(self, parts: tuple[str, str, str]) -> tuple[list[int], tuple[int, int]]:
+        """The candidate segment's token ids and where its reply tokens lie in them, ``(start, end)``."""
+        opening, reply, closing = (self.encode(p) for p in parts)
+        return opening + reply + closing, (len(opening), len(opening) + len(reply))
 
     # -- scoring -----------------------------------------------------------------------------------
 
     def score(self, items: Sequence[PreparedItem]) -> list[Verdict]:
-        """Raw expected scores for each item; a failing context group fails alone, with its reason."""
+        """Raw expected scores (and grounding) for each item; a failing context group fails alone, with its reason."""
         verdicts: list[Verdict | None] = [None] * len(items)
         groups: dict[tuple[str, str], list[int]] = {}
         for k, item in enumerate(items):
@@ -143,9 +154,9 @@ class PrefixCacheScorer:
         for (rubric_text, context), members in groups.items():
             started = time.perf_counter()
             try:
-                probs = self._score_group(rubric_text, context, [items[k].candidate for k in members])
-                for k, rows in zip(members, probs):
-                    verdicts[k] = Verdict(self._raw(rows))
+                scored = self._score_group(rubric_text, context, [items[k].candidate_parts for k in members])
+                for k, (rows, grounding) in zip(members, scored):
+                    verdicts[k] = Verdict(self._raw(rows), grounding=grounding)
             except Exception as exc:  # e.g. out of memory: this group fails, the batch goes on
                 for k in members:
                     verdicts[k] = Verdict(None, f"local judge failed: {type(exc).__name__}: {exc}")
@@ -158,24 +169,26 @@ class PrefixCacheScorer:
             raw[criterion.id] = expected_score(dict(zip(SCORE_LEVELS, logprobs)))
         return raw
 
-    def _score_group(self, rubric_text: str, context: str, candidates: Sequence[str]) -> list[Any]:
-        """Per candidate, a (criteria × 5) tensor of log-probabilities over the score tokens."""
+    def _score_group(self, rubric_text: str, context: str, candidates: Sequence[tuple[str, str, str]]) -> list[tuple[Any, float | None]]:
+        """Per candidate (given as its parts), a (criteria × 5) tensor of log-probabilities over the score
+        tokens, and its grounding (None when not measured)."""
         if not self.shared:
             return self._score_unshared(rubric_text, context, candidates)
         import torch
 
         ctx_ids = self.encode(context)
-        cand_ids = [self.encode(c) for c in candidates]
+        encoded = [self.candidate_ids(c) for c in candidates]
         n_crit = len(self.suffixes)
         with torch.inference_mode():
             base_kv = self._context_kv(rubric_text, ctx_ids)
             base_len = base_kv[0][0].shape[-2]
-            out: list[Any] = []
-            longest = max(len(c) for c in cand_ids) + max(len(s) for s in self.suffixes)
+            empty_kv = self._empty_context_kv(rubric_text) if self.grounding else None
+            out: list[tuple[Any, float | None]] = []
+            longest = max(len(ids) for ids, _ in encoded) + max(len(s) for s in self.suffixes)
             per_candidate = n_crit * (base_len + longest)
             chunk = max(1, self.max_batch_tokens // per_candidate)
-            for start in range(0, len(cand_ids), chunk):
-                out.extend(self._score_candidates(base_kv, base_len, cand_ids[start:start + chunk]))
+            for start in range(0, len(encoded), chunk):
+                out.extend(self._score_candidates(base_kv, base_len, encoded[start:start + chunk], empty_kv))
         return out
 
     def _forward(self, **kwargs: Any) -> Any:
@@ -200,6 +213,14 @@ class PrefixCacheScorer:
 
         data = [(k.repeat_interleave(repeats, dim=0), v.repeat_interleave(repeats, dim=0)) if repeats > 1 else (k, v) for k, v in kv]
         return DynamicCache(data, config=self.model.config)
+
+    def _empty_context_kv(self, rubric_text: str) -> list[tuple[Any, Any]]:
+        """KV tensors of the chat head + rubric + the empty context (grounding's baseline), once per rubric."""
+        if self._empty_key != rubric_text:
+            self._empty_kv = self._context_kv(rubric_text, self.encode(EMPTY_CONTEXT))
+            self._empty_key = rubric_text
+        assert self._empty_kv is not None
+        return self._empty_kv
 
     def _context_kv(self, rubric_text: str, ctx_ids: list[int]) -> list[tuple[Any, Any]]:
         import torch
@@ -226,17 +247,44 @@ class PrefixCacheScorer:
             mask[i, : len(row)] = 1
         return ids, mask
 
-    def _score_candidates(self, base_kv: Sequence[tuple[Any, Any]], base_len: int, cand_ids: list[list[int]]) -> list[Any]:
+    def _candidate_pass(self, cache: Any, prefix_len: int, ids: Any, cand_mask: Any, spans: list[tuple[int, int]]) -> tuple[Any, list[float] | None]:
+        """Run right-padded candidates on `cache` (a prefix of `prefix_len` tokens, repeated per row).
+
+        Returns the attention mask over prefix + candidates and, with grounding on, each row's reply log-probability.
+        """
         import torch
 
+        n_rows, width = ids.shape
+        positions = prefix_len + torch.arange(width, device=self.device)[None].expand(n_rows, -1)
+        mask = torch.cat([torch.ones((n_rows, prefix_len), dtype=torch.long, device=self.device), cand_mask], dim=1)
+        keep = width - min(a for a, _ in spans) + 1 if self.grounding else 1
+        out = self._forward(input_ids=ids, attention_mask=mask, past_key_values=cache, position_ids=positions, logits_to_keep=keep)
+        if not self.grounding:
+            return mask, None
+        return mask, reply_logprobs(out.logits, ids, spans, offset=width - keep)
+
+    def _score_candidates(
+        self,
+        base_kv: Sequence[tuple[Any, Any]],
+        base_len: int,
+        encoded: list[tuple[list[int], tuple[int, int]]],
+        empty_kv: Sequence[tuple[Any, Any]] | None,
+    ) -> list[tuple[Any, float | None]]:
+        import torch
+
+        cand_ids = [ids for ids, _ in encoded]
+        spans = [span for _, span in encoded]
         n_cand, n_crit = len(cand_ids), len(self.suffixes)
         cache = self._cache(base_kv, n_cand)
         cand_lens = torch.tensor([len(c) for c in cand_ids], device=self.device)
         ids, cand_mask = self._right_pad(cand_ids)
-        base_mask = torch.ones((n_cand, base_len), dtype=torch.long, device=self.device)
-        positions = base_len + torch.arange(ids.shape[1], device=self.device)[None].expand(n_cand, -1)
-        mask = torch.cat([base_mask, cand_mask], dim=1)
-        self._forward(input_ids=ids, attention_mask=mask, past_key_values=cache, position_ids=positions, logits_to_keep=1)
+        mask, in_context = self._candidate_pass(cache, base_len, ids, cand_mask, spans)
+        groundings: list[float | None] = [None] * n_cand
+        if in_context is not None and empty_kv is not None:
+            empty_len = empty_kv[0][0].shape[-2]
+            _, alone = self._candidate_pass(self._cache(empty_kv, n_cand), empty_len, ids, cand_mask, spans)
+            assert alone is not None
+            groundings = [a - b for a, b in zip(in_context, alone)]
 
         cache.batch_repeat_interleave(n_crit)  # row = candidate * n_crit + criterion
         suffix_ids, suffix_mask = self._right_pad(self.suffixes)
@@ -250,16 +298,18 @@ class PrefixCacheScorer:
             input_ids=suffix_ids, attention_mask=mask, past_key_values=cache, position_ids=positions, logits_to_keep=last
         )
         logprobs = torch.log_softmax(out.logits[:, 0, :].float(), dim=-1)[:, self._digits]
-        return list(logprobs.reshape(n_cand, n_crit, len(SCORE_LEVELS)).cpu())
+        return list(zip(logprobs.reshape(n_cand, n_crit, len(SCORE_LEVELS)).cpu(), groundings))
 
     # -- reference and fallback paths ----------------------------------------------------------------
 
-    def full_prompt_ids(self, rubric_text: str, context: str, candidate: str) -> list[list[int]]:
+    def full_prompt_ids(self, rubric_text: str, context: str, candidate: tuple[str, str, str]) -> list[list[int]]:
         """Each criterion's complete prompt: exactly the token ids the cached path runs."""
-        base = self.encode(self.head + rubric_text) + self.encode(context) + self.encode(candidate)
+        base = self.encode(self.head + rubric_text) + self.encode(context) + self.candidate_ids(candidate)[0]
         return [base + suffix for suffix in self.suffixes]
 
-    def full_forward_probs(self, rubric_text: str, context: str, candidates: Sequence[str], batch_size: int = 8) -> list[Any]:
+    def full_forward_probs(
+        self, rubric_text: str, context: str, candidates: Sequence[tuple[str, str, str]], batch_size: int = 8
+    ) -> list[Any]:
         """Per candidate, (criteria × 5) score-token log-probabilities from whole prompts, without any cache."""
         import torch
 
@@ -277,5 +327,30 @@ class PrefixCacheScorer:
         n_crit = len(self.suffixes)
         return list(flat.reshape(len(candidates), n_crit, len(SCORE_LEVELS)))
 
-    def _score_unshared(self, rubric_text: str, context: str, candidates: Sequence[str]) -> list[Any]:
-        return self.full_forward_probs(rubric_text, context, candidates)
+    def full_reply_logprobs(self, rubric_text: str, context: str, candidates: Sequence[tuple[str, str, str]], batch_size: int = 8) -> list[float]:
+        """Per candidate, log p(reply tokens | chat head, rubric, `context`, opening) from whole prompts, without any cache."""
+        import torch
+
+        prefix = self.encode(self.head + rubric_text) + self.encode(context)
+        totals: list[float] = []
+        with torch.inference_mode():
+            for start in range(0, len(candidates), batch_size):
+                encoded = [self.candidate_ids(c) for c in candidates[start:start + batch_size]]
+                ids, mask = self._right_pad([prefix + cand for cand, _ in encoded])
+                spans = [(len(prefix) + a, len(prefix) + b) for _, (a, b) in encoded]
+                keep = ids.shape[1] - min(a for a, _ in spans) + 1
+                self.stats.calls += 1
+                out = self.model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=keep)
+                totals.extend(reply_logprobs(out.logits, ids, spans, offset=ids.shape[1] - keep))
+        return totals
+
+    def full_grounding(self, rubric_text: str, context: str, candidates: Sequence[tuple[str, str, str]]) -> list[float]:
+        """Per candidate, its grounding from whole prompts, without any cache."""
+        in_context = self.full_reply_logprobs(rubric_text, context, candidates)
+        alone = self.full_reply_logprobs(rubric_text, EMPTY_CONTEXT, candidates)
+        return [a - b for a, b in zip(in_context, alone)]
+
+    def _score_unshared(self, rubric_text: str, context: str, candidates: Sequence[tuple[str, str, str]]) -> list[tuple[Any, float | None]]:
+        probs = self.full_forward_probs(rubric_text, context, candidates)
+        groundings: list[float | None] = list(self.full_grounding(rubric_text, context, candidates)) if self.grounding else [None] * len(candidates)
+        return list(zip(probs, groundings))

@@ -8,8 +8,8 @@ returns stale scores.
 >>> rubric = load_rubric()
 >>> rubric.ids
 ('relevance', 'empathy', 'persona_consistency', 'safety', 'fluency')
->>> normalize(5), normalize(1), normalize(3.5)
-(1.0, 0.0, 0.625)
+>>> normalize(5), normalize(1), normalize(3.5), denormalize(0.625)
+(1.0, 0.0, 0.625, 3.5)
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ def normalize(score: float) -> float:
     return (float(score) - 1.0) / 4.0
 
 
+def denormalize(score: float) -> float:
+    """Map a 0-1 score back to 1-5: 1 + 4 s."""
+    return 1.0 + 4.0 * float(score)
+
+
 class Criterion(BaseModel):
     """One graded aspect of a reply."""
 
@@ -40,6 +45,11 @@ class Criterion(BaseModel):
     question: str = Field(description="The question the judge answers for this criterion.")
     weight: float = Field(1.0, ge=0.0, description="Weight in the overall (weighted mean) score.")
     levels: dict[int, str] = Field(description="What a reply at each level 1-5 looks like.")
+    grounded: bool = Field(
+        False,
+        description="Cap this criterion by the reply's context grounding: a reply that the dialogue does not "
+        "make likelier cannot score high on it (see kardia.judge.grounding). Local judges only.",
+    )
 
     @field_validator("id")
     @classmethod

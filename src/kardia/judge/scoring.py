@@ -35,13 +35,20 @@ DIGITS: tuple[str, ...] = tuple(str(s) for s in SCORE_LEVELS)
 
 @dataclass
 class PreparedItem:
-    """One distinct (context, reply) to score: the prompt segments and the cache key."""
+    """One distinct (context, reply) to score: the prompt segments and the cache key.
+
+    `candidate_parts` is the candidate segment as (opening, reply, closing): `kardia.judge.prompts.candidate_parts`.
+    """
 
     key: str
     rubric_text: str
     context: str
-    candidate: str
+    candidate_parts: tuple[str, str, str]
     indices: list[int] = field(default_factory=list)
+
+    @property
+    def candidate(self) -> str:
+        return "".join(self.candidate_parts)
 
     def user_content(self, ending: str) -> str:
         return self.rubric_text + self.context + self.candidate + ending
@@ -49,10 +56,11 @@ class PreparedItem:
 
 @dataclass
 class Verdict:
-    """Raw 1-5 scores per criterion, or why there are none."""
+    """Raw 1-5 scores per criterion, or why there are none; `grounding` in nats when measured."""
 
     raw: dict[str, float] | None
     error: str | None = None
+    grounding: float | None = None
 
 
 def expected_score(logprobs: Mapping[Any, float]) -> float | None:
