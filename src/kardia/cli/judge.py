@@ -13,7 +13,6 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from kardia.cli.app import app
-from kardia.judge.grounding import DEFAULT_FULL_NATS
 
 console = Console()
 err_console = Console(stderr=True)
@@ -59,7 +58,7 @@ def score(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the judge cache.")] = False,
     include_reasoning: Annotated[bool, typer.Option("--include-reasoning", help="Show the understanding and reasoning spans to the judge too.")] = False,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Lines judged (and appended) per step: the granularity of resumption.")] = 32,
-    grounding_nats: Annotated[float, typer.Option("--grounding-nats", min=0.0, help="Local logprob judges: the context grounding (nats) from which the rubric's grounded criteria (Relevance) are no longer capped; 0 turns grounding off. See kardia.judge.grounding.")] = DEFAULT_FULL_NATS,
+    grounding_nats: Annotated[float | None, typer.Option("--grounding-nats", min=0.0, help="Local logprob judges: the context grounding (nats) from which the rubric's grounded criteria (Relevance) are no longer capped; 0 turns grounding off. Default: the packaged calibration, 12 (docs/results.md).")] = None,
 ) -> None:
     """Score every line of IN.jsonl with the rubric judge; print mean, n and failures per criterion.
 
@@ -68,6 +67,7 @@ def score(
     Example: kardia judge outputs/eval/stages/generations.jsonl --judge default --out judged.jsonl
     """
     from kardia.judge import Judge, JudgeCache
+    from kardia.judge.grounding import DEFAULT_FULL_NATS
     from kardia.judge.records import JudgeInputError, item_from_record, line_id, read_jsonl, scored_ids
     from kardia.models.resolve import load_chat_model
 
@@ -93,7 +93,7 @@ def score(
     if todo:
         with console.status(f"loading judge {judge_spec} …"):
             model = load_chat_model(judge_spec, base_url=base_url, api_key_env=api_key_env)
-            judge = Judge(model, rubric, mode=mode, include_reasoning=include_reasoning, grounding_nats=grounding_nats or None,
+            judge = Judge(model, rubric, mode=mode, include_reasoning=include_reasoning, grounding_nats=DEFAULT_FULL_NATS if grounding_nats is None else grounding_nats or None,
                           cache=False if no_cache else JudgeCache(cache) if cache else True)
         _score_to_file(judge, todo, out, chunk_size)
         judge.close()

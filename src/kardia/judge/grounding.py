@@ -62,14 +62,20 @@ def capped(scores: Mapping[str, float | None], rubric: Rubric, grounding: float 
     return {c: (min(v, ceiling) if c in grounded and v is not None else v) for c, v in scores.items()}
 
 
-def reply_logprobs(logits: Any, ids: Any, spans: Sequence[tuple[int, int]], offset: int = 0) -> list[float]:
+def logits_to_keep(width: int, spans: Sequence[tuple[int, int]]) -> int:
+    """How many trailing positions of rows `width` tokens wide must keep logits to score every span's tokens."""
+    return width - min(a for a, _ in spans) + 1
+
+
+def reply_logprobs(logits: Any, ids: Any, spans: Sequence[tuple[int, int]]) -> list[float]:
     """Per row, the summed log-probability of its tokens ``ids[row, a:b]`` for ``(a, b)`` in `spans`.
 
-    `logits` are the model's outputs for the same rows, position ``p`` of `logits` predicting token
-    ``p + 1 + offset`` of `ids` (``offset`` = how many leading positions the logits leave out).
+    `logits` are the model's outputs for the last ``logits.shape[1]`` positions of the same rows (as with
+    transformers' ``logits_to_keep``); each position predicts the next token.
     """
     import torch
 
+    offset = ids.shape[1] - logits.shape[1]
     totals = []
     for row, (a, b) in enumerate(spans):
         if b <= a:

@@ -33,7 +33,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from kardia.judge.grounding import EMPTY_CONTEXT, reply_logprobs
+from kardia.judge.grounding import EMPTY_CONTEXT, logits_to_keep, reply_logprobs
 from kardia.judge.prompts import ASSISTANT_PREFIX, JUDGE_SYSTEM, criterion_segment
 from kardia.judge.rubric import SCORE_LEVELS, Rubric
 from kardia.judge.scoring import CallStats, PreparedItem, Verdict, expected_score
@@ -257,11 +257,11 @@ class PrefixCacheScorer:
         n_rows, width = ids.shape
         positions = prefix_len + torch.arange(width, device=self.device)[None].expand(n_rows, -1)
         mask = torch.cat([torch.ones((n_rows, prefix_len), dtype=torch.long, device=self.device), cand_mask], dim=1)
-        keep = width - min(a for a, _ in spans) + 1 if self.grounding else 1
+        keep = logits_to_keep(width, spans) if self.grounding else 1
         out = self._forward(input_ids=ids, attention_mask=mask, past_key_values=cache, position_ids=positions, logits_to_keep=keep)
         if not self.grounding:
             return mask, None
-        return mask, reply_logprobs(out.logits, ids, spans, offset=width - keep)
+        return mask, reply_logprobs(out.logits, ids, spans)
 
     def _score_candidates(
         self,
@@ -338,10 +338,9 @@ class PrefixCacheScorer:
                 encoded = [self.candidate_ids(c) for c in candidates[start:start + batch_size]]
                 ids, mask = self._right_pad([prefix + cand for cand, _ in encoded])
                 spans = [(len(prefix) + a, len(prefix) + b) for _, (a, b) in encoded]
-                keep = ids.shape[1] - min(a for a, _ in spans) + 1
                 self.stats.calls += 1
-                out = self.model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=keep)
-                totals.extend(reply_logprobs(out.logits, ids, spans, offset=ids.shape[1] - keep))
+                out = self.model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=logits_to_keep(ids.shape[1], spans))
+                totals.extend(reply_logprobs(out.logits, ids, spans))
         return totals
 
     def full_grounding(self, rubric_text: str, context: str, candidates: Sequence[tuple[str, str, str]]) -> list[float]:
@@ -352,5 +351,5 @@ class PrefixCacheScorer:
 
     def _score_unshared(self, rubric_text: str, context: str, candidates: Sequence[tuple[str, str, str]]) -> list[tuple[Any, float | None]]:
         probs = self.full_forward_probs(rubric_text, context, candidates)
-        groundings: list[float | None] = list(self.full_grounding(rubric_text, context, candidates)) if self.grounding else [None] * len(candidates)
+        groundings: list[float | None] = [*self.full_grounding(rubric_text, context, candidates)] if self.grounding else [None] * len(candidates)
         return list(zip(probs, groundings))
